@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point. Runs the compiled CLI from dist/ (built by `npm run build`, which `npm install` runs).
+import { existsSync } from 'node:fs';
+
+const compiled = new URL('../dist/runtime/cli/main.js', import.meta.url);
+if (!existsSync(compiled)) {
+  process.stderr.write('bulkhead: not built yet; run `npm run build` in the bulkhead folder\n');
+  process.exit(126);
+}
+const { main } = await import(compiled.href);
+await main(process.argv);

@@ -1,0 +1,75 @@
+// Runs a guest under an isolation level. `worker`: its own worker thread (own V8 isolate and heap),
+// preemptible by terminate(); `none`: in the calling thread, the floor for benchmarks.
+import { Worker } from 'node:worker_threads';
+import { runGuest, type GuestResult, type GuestRunRequest } from './guest-run.js';
+
+export type IsolationLevel = 'worker' | 'none';
+export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['worker', 'none'];
+
+export interface SandboxOptions {
+  isolation: IsolationLevel;
+  /** Wall-clock limit; the worker is terminated when it passes. */
+  timeoutMs?: number;
+}
+
+// JS heap of the sandbox thread (host API objects, not wasm memory: that is capped separately).
+const WORKER_HEAP_MB = 64;
+
+/** URL of the worker entry. Under tsx (tests, dev) the .ts source is loaded through tsx's hook. */
+function workerScript(): { url: URL | string; eval: boolean } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const entry = new URL('./sandbox-worker.ts', here).href;
+    return { url: `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(entry)});`, eval: true };
+  }
+  return { url: new URL('./sandbox-worker.js', here), eval: false };
+}
+
+export function runSandboxed(request: GuestRunRequest, options: SandboxOptions): Promise<GuestResult> {
+  if (options.isolation === 'none') {
+    if (options.timeoutMs !== undefined) {
+      return Promise.reject(new Error('a timeout needs worker isolation: an in-process guest cannot be preempted'));
+    }
+    return Promise.resolve(runGuest(request));
+  }
+  return runInWorker(request, options.timeoutMs);
+}
+
+function runInWorker(request: GuestRunRequest, timeoutMs: number | undefined): Promise<GuestResult> {
+  const t0 = performance.now();
+  const script = workerScript();
+  const worker = new Worker(script.url, {
+    eval: script.eval,
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
+    stdin: false,
+    stdout: false,
+    stderr: false,
+  });
+  return new Promise<GuestResult>((resolve) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (result: GuestResult) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      resolve(result);
+      void worker.terminate();
+    };
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        finish({ outcome: { kind: 'timeout', limitMs: timeoutMs }, runMs: performance.now() - t0 });
+      }, timeoutMs);
+    }
+    worker.once('message', (result: GuestResult) => finish(result));
+    worker.once('error', (err) => {
+      const message = err.message;
+      // ERR_WORKER_OUT_OF_MEMORY: the JS heap limit, hit by host-side allocations on the guest's behalf.
+      const kind = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory-limit' : 'host-error';
+      finish({ outcome: { kind, message }, runMs: performance.now() - t0 });
+    });
+    worker.once('exit', (code) => {
+      finish({ outcome: { kind: 'host-error', message: `sandbox thread exited early (code ${code})` }, runMs: performance.now() - t0 });
+    });
+    worker.postMessage(request);
+  });
+}

@@ -1,0 +1,2 @@
+/* Hostile: executes `unreachable`. */
+int main(void) { __builtin_trap(); }
