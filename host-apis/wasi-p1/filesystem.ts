@@ -344,9 +344,9 @@ export class WasiFilesystem {
     const follow = (oldFlags & LookupFlags.SYMLINK_FOLLOW) !== 0;
     this.withPath(oldFd, Rights.PATH_LINK_SOURCE, oldPtr, oldLen, follow, true, (source) => {
       this.withPath(newFd, Rights.PATH_LINK_TARGET, newPtr, newLen, false, true, (target) => {
-        if (source.trailingSlash || target.trailingSlash) {
-          if (!fs.lstatSync(source.hostPath).isDirectory()) throw new WasiError(Errno.NOTDIR);
-        }
+        // Our resolved names drop trailing slashes, so reproduce what linkat(2) says about them.
+        if (source.trailingSlash && !fs.lstatSync(source.hostPath).isDirectory()) throw new WasiError(Errno.NOTDIR);
+        if (target.trailingSlash) throw new WasiError(fs.existsSync(target.hostPath) ? Errno.EXIST : Errno.NOENT);
         fs.linkSync(source.hostPath, target.hostPath);
       });
     });
