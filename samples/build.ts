@@ -27,7 +27,7 @@ export function sampleTargets(): Target[] {
     build: () => execFileSync(process.execPath, [path.join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js'),
       'assembly/index.ts', '--target', 'release', '--config', 'asconfig.json'], { cwd: asDir, stdio: 'inherit' }),
   }];
-  targets.push(cTarget('cat-c', 'cat.c'));
+  targets.push(cTarget('cat-c', 'cat.c'), cTarget('hostcall-c', 'hostcall.c'));
   for (const file of fs.readdirSync(path.join(samplesDir, 'hostile')).sort()) {
     if (file.endsWith('.c')) targets.push(cTarget('hostile', file));
   }

@@ -366,7 +366,9 @@ export class WasiFilesystem {
     const base = rightsBase & dir.rightsInheriting;
     const inheriting = rightsInheriting & dir.rightsInheriting;
     const wantsWrite = (base & (Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE)) !== 0n;
-    if (dir.readOnly && (creating || truncating || (fdflags & FdFlags.APPEND) || wantsWrite)) {
+    // On a read-only preopen, asking for write access at all is refused here, not at the first write.
+    const asksWrite = ((base | rightsBase) & (Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE)) !== 0n;
+    if (dir.readOnly && (creating || truncating || (fdflags & FdFlags.APPEND) || asksWrite)) {
       throw new WasiError(Errno.NOTCAPABLE, 'read-only preopen');
     }
     const wantsRead = (base & (Rights.FD_READ | Rights.FD_READDIR)) !== 0n;

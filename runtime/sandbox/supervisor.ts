@@ -2,6 +2,7 @@
 // preemptible by terminate(); `none`: in the calling thread, the floor for benchmarks.
 import { Worker } from 'node:worker_threads';
 import { runGuest, type GuestResult, type GuestRunRequest } from './guest-run.js';
+import type { SandboxMessage } from './sandbox-worker.js';
 
 export type IsolationLevel = 'worker' | 'none';
 export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['worker', 'none'];
@@ -40,6 +41,9 @@ function runInWorker(request: GuestRunRequest, timeoutMs: number | undefined): P
   const script = workerScript();
   const worker = new Worker(script.url, {
     eval: script.eval,
+    // Never inherit the parent's Node flags (e.g. --import loaders): a sandbox starts clean, and
+    // a loader inherited from a dev parent would add ~90 ms to every start.
+    execArgv: [],
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
     stdin: false,
     stdout: false,
@@ -55,17 +59,24 @@ function runInWorker(request: GuestRunRequest, timeoutMs: number | undefined): P
       resolve(result);
       void worker.terminate();
     };
-    if (timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        finish({ outcome: { kind: 'timeout', limitMs: timeoutMs }, runMs: performance.now() - t0 });
-      }, timeoutMs);
-    }
-    worker.once('message', (result: GuestResult) => finish(result));
+    worker.on('message', (message: SandboxMessage) => {
+      if (message.type === 'result') {
+        finish(message.result);
+      } else if (message.type === 'started' && timeoutMs !== undefined) {
+        const startedAt = performance.now();
+        timer = setTimeout(() => {
+          // Resolve only once the thread is really gone, so "terminated" is a fact, not a request.
+          settled = true;
+          void worker.terminate().then(() => {
+            resolve({ outcome: { kind: 'timeout', limitMs: timeoutMs }, runMs: performance.now() - startedAt });
+          });
+        }, timeoutMs);
+      }
+    });
     worker.once('error', (err) => {
-      const message = err.message;
       // ERR_WORKER_OUT_OF_MEMORY: the JS heap limit, hit by host-side allocations on the guest's behalf.
       const kind = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory-limit' : 'host-error';
-      finish({ outcome: { kind, message }, runMs: performance.now() - t0 });
+      finish({ outcome: { kind, message: err.message }, runMs: performance.now() - t0 });
     });
     worker.once('exit', (code) => {
       finish({ outcome: { kind: 'host-error', message: `sandbox thread exited early (code ${code})` }, runMs: performance.now() - t0 });
