@@ -6,6 +6,7 @@ import {
 } from './constants.js';
 import { resolveConfined, procPath, type ResolvedPath } from './confined-path.js';
 import { WasiError } from './errors.js';
+import { setFdTimes, setPathTimes, type TimeSpec } from '../native/fs-times.js';
 import { filetypeOf, type Descriptor, type DirEntrySnapshot, type DirectoryDescriptor, type FdTable, type FileDescriptor } from './fd-table.js';
 import { encodeUtf8, type GuestMemory } from './guest-memory.js';
 
@@ -61,17 +62,15 @@ export class WasiFilesystem {
     m.u64(ptr + 56, st.ctimeNs);
   }
 
-  /** Turns WASI timestamps + fstflags into the (atime, mtime) pair for utimes, in seconds. */
-  private times(current: fs.BigIntStats, atim: bigint, mtim: bigint, flags: number): [number, number] {
+  /** Turns WASI timestamps + fstflags into what to do with each of atime and mtime. */
+  private times(atim: bigint, mtim: bigint, flags: number): [TimeSpec, TimeSpec] {
     if (flags & ~0xf) throw new WasiError(Errno.INVAL);
     if ((flags & FstFlags.ATIM && flags & FstFlags.ATIM_NOW) || (flags & FstFlags.MTIM && flags & FstFlags.MTIM_NOW)) {
       throw new WasiError(Errno.INVAL);
     }
-    const now = Date.now() / 1000;
-    const sec = (ns: bigint) => Number(ns) / 1e9;
-    const atime = flags & FstFlags.ATIM_NOW ? now : flags & FstFlags.ATIM ? sec(atim) : sec(current.atimeNs);
-    const mtime = flags & FstFlags.MTIM_NOW ? now : flags & FstFlags.MTIM ? sec(mtim) : sec(current.mtimeNs);
-    return [atime, mtime];
+    const spec = (set: number, now: number, ns: bigint): TimeSpec =>
+      flags & now ? { kind: 'now' } : flags & set ? { kind: 'set', ns } : { kind: 'omit' };
+    return [spec(FstFlags.ATIM, FstFlags.ATIM_NOW, atim), spec(FstFlags.MTIM, FstFlags.MTIM_NOW, mtim)];
   }
 
   // ---- fd_* -----------------------------------------------------------------------------------
@@ -148,8 +147,8 @@ export class WasiFilesystem {
     const entry = this.fds.withRights(fd, Rights.FD_FILESTAT_SET_TIMES);
     this.mutable(entry);
     if (entry.kind !== 'file' && entry.kind !== 'directory') throw new WasiError(Errno.BADF);
-    const [a, m] = this.times(fs.fstatSync(entry.hostFd, { bigint: true }), atim, mtim, flags);
-    fs.futimesSync(entry.hostFd, a, m);
+    const [a, m] = this.times(atim, mtim, flags);
+    setFdTimes(entry.hostFd, a, m);
   }
 
   fd_pread(fd: number, iovs: number, iovsLen: number, offset: bigint, nreadPtr: number): void {
@@ -332,10 +331,10 @@ export class WasiFilesystem {
   path_filestat_set_times(fd: number, flags: number, pathPtr: number, pathLen: number,
     atim: bigint, mtim: bigint, fstFlags: number): void {
     const follow = (flags & LookupFlags.SYMLINK_FOLLOW) !== 0;
+    const [a, m] = this.times(atim, mtim, fstFlags);
+    // The walk already expanded any symlink we were asked to follow, so the final name is set as is.
     this.withPath(fd, Rights.PATH_FILESTAT_SET_TIMES, pathPtr, pathLen, follow, true, (r) => {
-      const st = fs.lstatSync(r.hostPath, { bigint: true });
-      const [a, m] = this.times(st, atim, mtim, fstFlags);
-      fs.lutimesSync(r.hostPath, a, m);
+      setPathTimes(r.hostPath, a, m, false);
     });
   }
 
