@@ -34,6 +34,20 @@ export function sampleTargets(): Target[] {
   return targets;
 }
 
+/**
+ * Sample package directories: a source folder under samples/packages/ whose margo.yaml names
+ * components/*.wasm; the built wasm is copied in, giving a directory ready for `bulkhead pack`.
+ */
+export function samplePackageDir(name: string, wasm: Record<string, string>): string {
+  const source = path.join(samplesDir, 'packages', name);
+  const out = path.join(samplesDir, 'packages', 'build', name);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.cpSync(source, out, { recursive: true });
+  fs.mkdirSync(path.join(out, 'components'), { recursive: true });
+  for (const [target, built] of Object.entries(wasm)) fs.copyFileSync(path.join(samplesDir, built), path.join(out, 'components', target));
+  return out;
+}
+
 function upToDate(t: Target): boolean {
   if (!fs.existsSync(t.output)) return false;
   const built = fs.statSync(t.output).mtimeMs;

@@ -2,7 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
+import { registerPackageCommands } from './package-commands.js';
 import { registerRunCommand } from './run-command.js';
+import { registerTrustCommands } from './trust-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('bulkhead')
@@ -10,8 +12,11 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .enablePositionalOptions()
     .showSuggestionAfterError()
+    .option('--data-dir <DIR>', 'device state directory (default $BULKHEAD_DATA_DIR, /var/lib/bulkhead as root, else ~/.local/share/bulkhead)')
     .exitOverride();
   registerRunCommand(program);
+  registerPackageCommands(program);
+  registerTrustCommands(program);
   return program;
 }
 
@@ -26,6 +31,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof CliError) {
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: err.code ?? null, message: err.message })}\n`);
       process.stderr.write(`bulkhead: ${err.message}\n`);
       process.exitCode = err.exitCode;
       return;

@@ -1,0 +1,69 @@
+// `bulkhead trust add|list|remove|revoke`: the device trust store.
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { SIGNER_ROLES, type SignerRole } from '../../packages/trust/trust-store.js';
+import { CliError } from './cli-error.js';
+import { withDevice } from './device-context.js';
+import { ExitCode } from './exit-codes.js';
+import { asCliError, emit } from './output.js';
+
+export function registerTrustCommands(program: Command): void {
+  const trust = program.command('trust').description('manage which keys may sign packages for which vendor');
+
+  trust.command('add')
+    .description('trust a minisign public key for a vendor')
+    .argument('<public-key>', 'public key file (or the base64 key itself)')
+    .requiredOption('--vendor <NAME>', "vendor name, as in margo.yaml's catalog.organization[0].name")
+    .option('--role <ROLE>', `signer role: ${SIGNER_ROLES.join(' | ')}`, 'vendor')
+    .option('--json', 'machine-readable output')
+    .action(async (keyArg: string, flags: { vendor: string; role: string; json?: boolean }, command: Command) => {
+      const text = fs.existsSync(keyArg) ? fs.readFileSync(keyArg, 'utf8') : keyArg;
+      try {
+        await withDevice(command, (ctx) => {
+          const k = ctx.trust.add(text, flags.vendor, flags.role as SignerRole);
+          emit(flags.json, k, () => `trusted key ${k.keyId} for ${k.vendor} (${k.role})`);
+        });
+      } catch (err) {
+        throw asCliError(err);
+      }
+    });
+
+  trust.command('list')
+    .description('list trusted and revoked keys')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      await withDevice(command, (ctx) => {
+        const keys = ctx.trust.list();
+        emit(flags.json, keys, () => (keys.length === 0 ? 'no trusted keys' : keys.map((k) =>
+          `${k.keyId}  ${k.vendor}  ${k.role}${k.revokedAt ? `  REVOKED ${k.revokedAt}${k.revokeReason ? ` (${k.revokeReason})` : ''}` : ''}`).join('\n')));
+      });
+    });
+
+  trust.command('remove')
+    .description('forget a key (packages it signed become "unknown key")')
+    .argument('<key-id>', '16 hex digits, as trust list shows')
+    .action(async (keyId: string, _flags: unknown, command: Command) => {
+      try {
+        await withDevice(command, (ctx) => ctx.trust.remove(keyId));
+      } catch (err) {
+        throw asCliError(err);
+      }
+    });
+
+  trust.command('revoke')
+    .description('revoke a key: everything it signed is refused, with the reason')
+    .argument('<key-id>', '16 hex digits, as trust list shows')
+    .option('--reason <TEXT>', 'why (shown when a package signed by it is refused)', '')
+    .option('--json', 'machine-readable output')
+    .action(async (keyId: string, flags: { reason: string; json?: boolean }, command: Command) => {
+      if (!/^[0-9a-fA-F]{16}$/.test(keyId)) throw new CliError(`"${keyId}" is not a key id (16 hex digits)`, ExitCode.BAD_INPUT);
+      try {
+        await withDevice(command, (ctx) => {
+          const k = ctx.trust.revoke(keyId, flags.reason);
+          emit(flags.json, k, () => `revoked key ${k.keyId} of ${k.vendor}`);
+        });
+      } catch (err) {
+        throw asCliError(err);
+      }
+    });
+}

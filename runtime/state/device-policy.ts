@@ -1,0 +1,52 @@
+// The operator's device policy file (<data-dir>/policy.yaml): signature requirements and archive
+// limits. Absent means the defaults; present but invalid is an error, never silently ignored.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import YAML from 'yaml';
+import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../../packages/archive/archive-limits.js';
+import { jsonPointerToPath } from '../../packages/manifest/application-description.js';
+import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from '../../packages/trust/signature-policy.js';
+
+export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits }
+
+const positive = { type: 'integer', minimum: 1 };
+const schema = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    signatures: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        requiredRoles: { type: 'array', items: { enum: ['vendor', 'integrator'] }, uniqueItems: true },
+        minimumSignatures: positive,
+      },
+    },
+    archive: {
+      type: 'object', additionalProperties: false,
+      properties: { maxUnpackedBytes: positive, maxEntries: positive, maxCompressionRatio: positive, maxPackedBytes: positive },
+    },
+  },
+};
+const validate = new Ajv({ allErrors: true }).compile(schema);
+
+export class PolicyError extends Error {}
+
+export function loadDevicePolicy(dataDir: string): DevicePolicy {
+  const file = path.join(dataDir, 'policy.yaml');
+  if (!fs.existsSync(file)) return { signatures: DEFAULT_SIGNATURE_POLICY, archive: DEFAULT_ARCHIVE_LIMITS };
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    throw new PolicyError(`${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!validate(doc)) {
+    const problems = (validate.errors ?? []).map((e) => `${jsonPointerToPath(e.instancePath)}: ${e.message}`);
+    throw new PolicyError(`${file}: ${problems.join('; ')}`);
+  }
+  const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits> }>;
+  return {
+    signatures: { ...DEFAULT_SIGNATURE_POLICY, ...d.signatures },
+    archive: { ...DEFAULT_ARCHIVE_LIMITS, ...d.archive },
+  };
+}
