@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
 import { registerPackageCommands } from './package-commands.js';
+import { registerRegistryCommands } from './registry-commands.js';
 import { registerRunCommand } from './run-command.js';
 import { registerTrustCommands } from './trust-commands.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerPackageCommands(program);
   registerTrustCommands(program);
+  registerRegistryCommands(program);
   return program;
 }
 

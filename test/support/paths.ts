@@ -21,10 +21,10 @@ export function tempDir(prefix = 'bulkhead-test-'): string {
 export interface CliResult { code: number | null; stdout: string; stderr: string; ms: number }
 
 /** Runs the real `bulkhead` command as a child process. */
-export function runCli(args: string[], options: { input?: string; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bulkheadBin, ...args], { cwd: options.cwd ?? repoRoot, stdio: 'pipe' });
+    const child = spawn(process.execPath, [bulkheadBin, ...args], { cwd: options.cwd ?? repoRoot, stdio: 'pipe', env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
