@@ -6,6 +6,7 @@ import { registerPackageCommands } from './package-commands.js';
 import { registerRegistryCommands } from './registry-commands.js';
 import { registerRunCommand } from './run-command.js';
 import { registerTrustCommands } from './trust-commands.js';
+import { registerWasmCommands } from './wasm-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('bulkhead')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerPackageCommands(program);
   registerTrustCommands(program);
   registerRegistryCommands(program);
+  registerWasmCommands(program);
   return program;
 }
 
