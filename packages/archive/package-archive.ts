@@ -38,9 +38,9 @@ export function listPackageTree(root: string): string[] {
  * files' names, contents and executable bits. We emit the headers ourselves with node-tar's Header
  * encoder because tar.c takes modes from stat() after any hook could normalise them.
  */
-export async function writeReproducibleTarGz(root: string, entries: string[], output: string): Promise<void> {
+export async function writeReproducibleTarGz(root: string, entries: string[], output: string, level = 9): Promise<void> {
   const tmp = `${output}.partial-${process.pid}`;
-  const gzip = zlib.createGzip({ level: 9 });
+  const gzip = zlib.createGzip({ level });
   const sink = fs.createWriteStream(tmp);
   const done = pipeline(gzip, sink);
   const write = (chunk: Buffer) => (gzip.write(chunk) ? Promise.resolve() : once(gzip, 'drain').then(() => undefined));

@@ -10,6 +10,7 @@ import {
   ManifestError, parseApplicationDescription, referencedFiles, vendorOf, type ApplicationDescription,
 } from '../manifest/application-description.js';
 import { PackageError } from '../package-errors.js';
+import { sha256File } from '../signing/file-digest.js';
 import { verifyPackageSignatures, type ValidSignature } from '../signing/package-signature.js';
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from '../trust/signature-policy.js';
 import type { TrustStore } from '../trust/trust-store.js';
@@ -44,8 +45,10 @@ export async function verifyPackageInto(file: string, staging: string, options: 
   if (size > limits.maxPackedBytes) throw new PackageError('BH_ERR_PKG_TOO_LARGE', `${file}: ${size} bytes, over the limit of ${limits.maxPackedBytes}`);
 
   // 1. Signatures over the raw bytes. Nothing inside the package has been looked at yet.
-  const { digests, valid } = await verifyPackageSignatures(file, options.signatureFiles, options.trust);
-  options.onProgress?.(size, size);
+  const progress = options.onProgress;
+  const { valid } = await verifyPackageSignatures(file, options.signatureFiles, options.trust, progress && ((n) => progress(n, size)));
+  // The content digest the store and registries use; a second, cheap pass (SHA-256 is the faster hash).
+  const { sha256 } = await sha256File(file);
 
   // 2. The archive listing, then extraction of exactly what was listed.
   let entries: ArchiveEntry[];
@@ -94,5 +97,5 @@ export async function verifyPackageInto(file: string, staging: string, options: 
   for (const ref of referencedFiles(manifest)) {
     if (!present.has(path.posix.normalize(ref))) throw new PackageError('BH_ERR_MANIFEST_FILE_MISSING', `margo.yaml refers to "${ref}", which is not in the package`);
   }
-  return { manifest, vendor, digest: digests.sha256, size, signers: valid, entries };
+  return { manifest, vendor, digest: sha256, size, signers: valid, entries };
 }

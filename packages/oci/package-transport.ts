@@ -10,7 +10,7 @@ import { DEFAULT_ARCHIVE_LIMITS } from '../archive/archive-limits.js';
 import { extractArchive, inspectArchive } from '../archive/safe-archive.js';
 import { parseApplicationDescription, vendorOf, WASM_PROFILE_TYPE, type ApplicationDescription } from '../manifest/application-description.js';
 import { PackageError } from '../package-errors.js';
-import { digestFile } from '../signing/file-digest.js';
+import { sha256File } from '../signing/file-digest.js';
 import {
   BULKHEAD_PACKAGE_LAYER, BULKHEAD_SIGNATURE_ARTIFACT, BULKHEAD_SIGNATURE_LAYER, BULKHEAD_WASM_LAYER, EMPTY_JSON,
   MARGO_APP_ARTIFACT, MARGO_COMPOSE_ARTIFACT, MARGO_COMPOSE_LAYER, MARGO_DESCRIPTION, margoResourceType, OCI_EMPTY,
@@ -25,7 +25,7 @@ const EMPTY_CONFIG: Descriptor = { mediaType: OCI_EMPTY, digest: sha256(EMPTY_JS
 export interface PushResult { reference: string; digest: string; tag: string; layers: number; signatures: string[]; composeArtifacts: string[]; referrersApi: boolean }
 
 async function pushFile(client: RegistryClient, repo: string, file: string, mediaType: string, title: string): Promise<Descriptor> {
-  const { sha256: digest, size } = await digestFile(file);
+  const { sha256: digest, size } = await sha256File(file);
   await client.pushBlob(repo, digest, size, () => fs.createReadStream(file));
   return { mediaType, digest, size, annotations: { [TITLE]: title } };
 }

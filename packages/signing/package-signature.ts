@@ -1,9 +1,10 @@
 // Detached minisign signatures over a package file. Our trusted comment binds the package's id,
-// version, vendor and SHA-256 digest, so a signature cannot be moved to another package or version.
+// version, vendor and digest (the BLAKE2b-512 prehash the signature covers, so checking the binding
+// costs no second hash), so a signature cannot be moved to another package or version.
 // Signatures made by plain `minisign -S` (any trusted comment) are accepted too: the signature still
 // covers every byte, and id/version/vendor then come from the verified margo.yaml alone.
 import fs from 'node:fs';
-import { digestFile, type FileDigests } from './file-digest.js';
+import { prehashFile } from './file-digest.js';
 import {
   formatSignature, keyIdHex, parseSignature, signPrehashed, SignatureFormatError, SignatureVerificationError,
   verifySignature, type SecretKey,
@@ -32,9 +33,9 @@ export function parseTrustedComment(comment: string): PackageBinding | undefined
 }
 
 export async function signPackageFile(file: string, key: SecretKey, binding: Omit<PackageBinding, 'digest'>, output: string): Promise<PackageBinding> {
-  const digests = await digestFile(file);
-  const full = { ...binding, digest: digests.sha256 };
-  const sig = await signPrehashed(key, digests.blake2b512, formatTrustedComment(full), `signature from bulkhead secret key ${keyIdHex(key.keyId)}`);
+  const prehash = await prehashFile(file);
+  const full = { ...binding, digest: prehash.digest };
+  const sig = await signPrehashed(key, prehash.blake2b512, formatTrustedComment(full), `signature from bulkhead secret key ${keyIdHex(key.keyId)}`);
   fs.writeFileSync(output, formatSignature(sig));
   return full;
 }
@@ -60,11 +61,11 @@ export function defaultSignatureFiles(pkg: string): string[] {
  * Checks every given signature against the package bytes and the trust store. Any signature that
  * is malformed, from an unknown or revoked key, or does not match, fails the whole check.
  */
-export async function verifyPackageSignatures(file: string, signatureFiles: string[], trust: TrustStore, digests?: FileDigests): Promise<{ digests: FileDigests; valid: ValidSignature[] }> {
+export async function verifyPackageSignatures(file: string, signatureFiles: string[], trust: TrustStore, onProgress?: (bytes: number) => void): Promise<{ prehash: string; size: number; valid: ValidSignature[] }> {
   if (signatureFiles.length === 0) {
     throw new PackageError('BH_ERR_SIG_MISSING', `${file}: no signature found (looked for ${file}.minisig and ${file}.*.minisig; pass --signature)`);
   }
-  const d = digests ?? await digestFile(file);
+  const d = await prehashFile(file, onProgress);
   const valid: ValidSignature[] = [];
   for (const sigFile of signatureFiles) {
     let text: string;
@@ -93,11 +94,11 @@ export async function verifyPackageSignatures(file: string, signatureFiles: stri
       throw err;
     }
     const binding = parseTrustedComment(sig.trustedComment);
-    if (binding && binding.digest !== d.sha256) {
-      throw new PackageError('BH_ERR_SIG_BINDING', `${sigFile}: signed for digest ${binding.digest}, but the package is ${d.sha256}`);
+    if (binding && binding.digest !== d.digest) {
+      throw new PackageError('BH_ERR_SIG_BINDING', `${sigFile}: signed for digest ${binding.digest}, but the package is ${d.digest}`);
     }
     if (valid.some((v) => v.key.keyId === entry.keyId)) continue; // the same key twice counts once
     valid.push({ signatureFile: sigFile, key: entry, binding, trustedComment: sig.trustedComment });
   }
-  return { digests: d, valid };
+  return { prehash: d.digest, size: d.size, valid };
 }

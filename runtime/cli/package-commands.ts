@@ -9,7 +9,7 @@ import { inspectArchive } from '../../packages/archive/safe-archive.js';
 import { installPackage } from '../../packages/install/package-installer.js';
 import { verifyPackageInto } from '../../packages/install/package-verifier.js';
 import { ManifestError, parseApplicationDescription, vendorOf } from '../../packages/manifest/application-description.js';
-import { digestFile } from '../../packages/signing/file-digest.js';
+import { sha256File } from '../../packages/signing/file-digest.js';
 import {
   formatPublicKey, formatSecretKey, generateKeyPair, keyIdHex, parseSecretKey, parseSignature, SignatureFormatError,
 } from '../../packages/signing/minisign.js';
@@ -81,7 +81,7 @@ export function registerPackageCommands(program: Command): void {
         if (err instanceof ManifestError || err instanceof ArchiveError) throw new CliError(err.message, ExitCode.BAD_INPUT);
         throw err;
       }
-      const { sha256, size } = await digestFile(flags.output);
+      const { sha256, size } = await sha256File(flags.output);
       const m = result.manifest.metadata;
       emit(flags.json, { output: flags.output, id: m.id, version: m.version, vendor: vendorOf(result.manifest), digest: sha256, size, entries: result.entries.length },
         () => `packed ${m.id} ${m.version} (${vendorOf(result.manifest)}): ${flags.output}, ${result.entries.length} entries, ${size} bytes, ${sha256}`);
@@ -145,7 +145,7 @@ export function registerPackageCommands(program: Command): void {
         throw new CliError((err as Error).message, ExitCode.BAD_INPUT);
       }
       const manifest = manifestOf(pkg);
-      const { sha256, size } = await digestFile(pkg);
+      const { sha256, size } = await sha256File(pkg);
       const signatures = defaultSignatureFiles(pkg).map((file) => {
         try {
           const sig = parseSignature(fs.readFileSync(file, 'utf8'), file);

@@ -53,7 +53,7 @@ test('a bulkhead signature verifies with `minisign -V`, binding id, version and 
   const pkg = await signedPackage({}, key.secretFile);
   const out = execFileSync('minisign', ['-V', '-p', key.publicFile, '-m', pkg], { encoding: 'utf8' });
   assert.match(out, /Signature and comment signature verified/);
-  assert.match(out, /Trusted comment: bulkhead-package id=test-app version=1\.0\.0 vendor=Vendor%20A digest=sha256:[0-9a-f]{64}/);
+  assert.match(out, /Trusted comment: bulkhead-package id=test-app version=1\.0\.0 vendor=Vendor%20A digest=blake2b512:[0-9a-f]{128}/);
 });
 
 test('a package signed with `minisign -S` (minisign-made key) verifies in bulkhead', async () => {
