@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ArchiveError, DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../archive/archive-limits.js';
+import { checkComposeArchive } from '../archive/compose-archive.js';
 import { extractArchive, inspectArchive, type ArchiveEntry } from '../archive/safe-archive.js';
 import {
   ManifestError, parseApplicationDescription, referencedFiles, vendorOf, type ApplicationDescription,
@@ -96,6 +97,18 @@ export async function verifyPackageInto(file: string, staging: string, options: 
   const present = new Set(entries.filter((e) => e.type === 'file').map((e) => e.path));
   for (const ref of referencedFiles(manifest)) {
     if (!present.has(path.posix.normalize(ref))) throw new PackageError('BH_ERR_MANIFEST_FILE_MISSING', `margo.yaml refers to "${ref}", which is not in the package`);
+  }
+  for (const profile of manifest.deploymentProfiles.filter((p) => p.type === 'compose')) {
+    for (const c of profile.components) {
+      const archive = (c.properties as { archive?: string } | undefined)?.archive;
+      if (!archive) continue;
+      try {
+        checkComposeArchive(path.join(staging, archive), c.name, `${path.basename(file)}:${archive}`, limits);
+      } catch (err) {
+        if (err instanceof ArchiveError) throw new PackageError('BH_ERR_COMPOSE_ARCHIVE', err.message);
+        throw err;
+      }
+    }
   }
   return { manifest, vendor, digest: sha256, size, signers: valid, entries };
 }

@@ -57,23 +57,33 @@ export function defaultSignatureFiles(pkg: string): string[] {
     .sort().map((n) => (dir === '.' && !pkg.includes('/') ? n : `${dir}/${n}`));
 }
 
-/**
- * Checks every given signature against the package bytes and the trust store. Any signature that
- * is malformed, from an unknown or revoked key, or does not match, fails the whole check.
- */
-export async function verifyPackageSignatures(file: string, signatureFiles: string[], trust: TrustStore, onProgress?: (bytes: number) => void): Promise<{ prehash: string; size: number; valid: ValidSignature[] }> {
-  if (signatureFiles.length === 0) {
-    throw new PackageError('BH_ERR_SIG_MISSING', `${file}: no signature found (looked for ${file}.minisig and ${file}.*.minisig; pass --signature)`);
+/** What schemes share about the package being verified: digests computed at most once. */
+export class PackageContent {
+  private prehash: ReturnType<typeof prehashFile> | undefined;
+  constructor(readonly file: string, private readonly onProgress?: (bytes: number) => void) {}
+  /** BLAKE2b-512 of the file (minisign's prehash), computed on first use. */
+  blake2b512(): ReturnType<typeof prehashFile> {
+    this.prehash ??= prehashFile(this.file, this.onProgress);
+    return this.prehash;
   }
-  const d = await prehashFile(file, onProgress);
-  const valid: ValidSignature[] = [];
-  for (const sigFile of signatureFiles) {
-    let text: string;
-    try {
-      text = fs.readFileSync(sigFile, 'utf8');
-    } catch (err) {
-      throw new PackageError('BH_ERR_PKG_UNREADABLE', `${sigFile}: cannot read (${(err as NodeJS.ErrnoException).code})`);
-    }
+}
+
+/**
+ * A way of signing packages. Verification is pluggable: minisign is the one we ship; Margo's
+ * draft Notary Project scheme (X.509, COSE/JWS envelopes) would be another implementation.
+ */
+export interface SignatureScheme {
+  name: string;
+  /** Whether this scheme reads this signature file. */
+  handles(signatureFile: string, text: string): boolean;
+  /** Verifies one signature over the package, or throws a PackageError saying why not. */
+  verify(signatureFile: string, text: string, content: PackageContent, trust: TrustStore): Promise<ValidSignature>;
+}
+
+export const minisignScheme: SignatureScheme = {
+  name: 'minisign',
+  handles: (signatureFile, text) => signatureFile.endsWith('.minisig') || text.startsWith('untrusted comment:'),
+  async verify(sigFile, text, content, trust) {
     let sig;
     try {
       sig = parseSignature(text, sigFile);
@@ -87,18 +97,46 @@ export async function verifyPackageSignatures(file: string, signatureFiles: stri
     if (entry.revokedAt) {
       throw new PackageError('BH_ERR_SIG_REVOKED_KEY', `${sigFile}: signed by key ${id} of ${entry.vendor}, revoked on ${entry.revokedAt}${entry.revokeReason ? ` (${entry.revokeReason})` : ''}`);
     }
+    const prehash = await content.blake2b512();
     try {
-      await verifySignature(sig, trust.publicKeyOf(entry), { blake2b512: d.blake2b512, file });
+      await verifySignature(sig, trust.publicKeyOf(entry), { blake2b512: prehash.blake2b512, file: content.file });
     } catch (err) {
       if (err instanceof SignatureVerificationError) throw new PackageError('BH_ERR_SIG_INVALID', `${sigFile}: ${err.message}`);
       throw err;
     }
     const binding = parseTrustedComment(sig.trustedComment);
-    if (binding && binding.digest !== d.digest) {
-      throw new PackageError('BH_ERR_SIG_BINDING', `${sigFile}: signed for digest ${binding.digest}, but the package is ${d.digest}`);
+    if (binding && binding.digest !== prehash.digest) {
+      throw new PackageError('BH_ERR_SIG_BINDING', `${sigFile}: signed for digest ${binding.digest}, but the package is ${prehash.digest}`);
     }
-    if (valid.some((v) => v.key.keyId === entry.keyId)) continue; // the same key twice counts once
-    valid.push({ signatureFile: sigFile, key: entry, binding, trustedComment: sig.trustedComment });
+    return { signatureFile: sigFile, key: entry, binding, trustedComment: sig.trustedComment };
+  },
+};
+
+export const SIGNATURE_SCHEMES: readonly SignatureScheme[] = [minisignScheme];
+
+/**
+ * Checks every given signature against the package bytes and the trust store. Any signature that
+ * is malformed, from an unknown or revoked key, or does not match, fails the whole check.
+ */
+export async function verifyPackageSignatures(file: string, signatureFiles: string[], trust: TrustStore,
+  onProgress?: (bytes: number) => void, schemes: readonly SignatureScheme[] = SIGNATURE_SCHEMES): Promise<{ valid: ValidSignature[] }> {
+  if (signatureFiles.length === 0) {
+    throw new PackageError('BH_ERR_SIG_MISSING', `${file}: no signature found (looked for ${file}.minisig and ${file}.*.minisig; pass --signature)`);
   }
-  return { prehash: d.digest, size: d.size, valid };
+  const content = new PackageContent(file, onProgress);
+  const valid: ValidSignature[] = [];
+  for (const sigFile of signatureFiles) {
+    let text: string;
+    try {
+      text = fs.readFileSync(sigFile, 'utf8');
+    } catch (err) {
+      throw new PackageError('BH_ERR_PKG_UNREADABLE', `${sigFile}: cannot read (${(err as NodeJS.ErrnoException).code})`);
+    }
+    const scheme = schemes.find((s) => s.handles(sigFile, text));
+    if (!scheme) throw new PackageError('BH_ERR_SIG_MALFORMED', `${sigFile}: no known signature scheme reads it (known: ${schemes.map((s) => s.name).join(', ')})`);
+    const v = await scheme.verify(sigFile, text, content, trust);
+    if (valid.some((x) => x.key.keyId === v.key.keyId)) continue; // the same key twice counts once
+    valid.push(v);
+  }
+  return { valid };
 }

@@ -14,7 +14,7 @@ interface RegistryFlags { plainHttp?: boolean; insecure?: boolean; caFile?: stri
 
 function withRegistryOptions(cmd: Command): Command {
   return cmd
-    .option('--plain-http', 'talk HTTP, not HTTPS (default for loopback registries)')
+    .option('--plain-http', 'talk HTTP, not HTTPS (default for loopback registries unless --ca-file/--insecure)')
     .option('--insecure', 'accept any TLS certificate (testing only)')
     .option('--ca-file <PEM>', 'CA certificate that signed the registry certificate')
     .option('-u, --username <NAME>', 'registry user (else BULKHEAD_REGISTRY_USERNAME, or podman/docker auth files)')
@@ -43,7 +43,8 @@ function credentialsFor(registry: string, flags: RegistryFlags): RegistryCredent
 function clientFor(ref: OciReference, flags: RegistryFlags): RegistryClient {
   try {
     return new RegistryClient(ref.registry, {
-      plainHttp: flags.plainHttp ?? isLoopbackRegistry(ref.registry),
+      // Loopback registries default to plain HTTP (as Docker allows), unless TLS options say otherwise.
+      plainHttp: flags.plainHttp ?? (isLoopbackRegistry(ref.registry) && !flags.caFile && !flags.insecure),
       insecureSkipVerify: flags.insecure, caFile: flags.caFile, credentials: credentialsFor(ref.registry, flags),
     });
   } catch (err) {

@@ -1,5 +1,6 @@
 // The operator's device policy file (<data-dir>/policy.yaml): signature requirements and archive
 // limits. Absent means the defaults; present but invalid is an error, never silently ignored.
+// Its published schema is device-policy.schema.json beside this file.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
@@ -7,26 +8,10 @@ import YAML from 'yaml';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../../packages/archive/archive-limits.js';
 import { jsonPointerToPath } from '../../packages/manifest/application-description.js';
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from '../../packages/trust/signature-policy.js';
+import schema from './device-policy.schema.json' with { type: 'json' };
 
 export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits }
 
-const positive = { type: 'integer', minimum: 1 };
-const schema = {
-  type: 'object', additionalProperties: false,
-  properties: {
-    signatures: {
-      type: 'object', additionalProperties: false,
-      properties: {
-        requiredRoles: { type: 'array', items: { enum: ['vendor', 'integrator'] }, uniqueItems: true },
-        minimumSignatures: positive,
-      },
-    },
-    archive: {
-      type: 'object', additionalProperties: false,
-      properties: { maxUnpackedBytes: positive, maxEntries: positive, maxCompressionRatio: positive, maxPackedBytes: positive },
-    },
-  },
-};
 const validate = new Ajv({ allErrors: true }).compile(schema);
 
 export class PolicyError extends Error {}

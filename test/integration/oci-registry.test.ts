@@ -119,4 +119,28 @@ test('credentials: refused without, accepted from --password-stdin and from an a
   }
 });
 
+test('TLS: an unknown certificate is refused with a hint; --ca-file makes it work', async () => {
+  const secure = await startRegistry({ tls: true });
+  try {
+    const pkg = await signed({ id: 'tls-app', version: '1.0.0' });
+    const ref = `${secure.address}/vendor-a/tls-app`;
+    // Without TLS options a loopback registry is spoken to in plain HTTP, which this one refuses.
+    const plain = await runCli(['push', pkg, ref]);
+    assert.is(plain.code, 1);
+    // HTTPS with a CA bundle that does not contain the registry's self-signed certificate.
+    const otherCa = path.join(tempDir(), 'other-ca.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-keyout', path.join(path.dirname(otherCa), 'k.pem'), '-out', otherCa, '-subj', '/CN=other'], { stdio: 'ignore' });
+    const untrusted = await runCli(['push', pkg, ref, '--ca-file', otherCa]);
+    assert.is(untrusted.code, 1);
+    assert.match(untrusted.stderr, /TLS failed .*pass --ca-file/);
+    const ok = await runCli(['push', pkg, ref, '--ca-file', secure.caFile!]);
+    assert.is(ok.code, 0, ok.stderr);
+    const insecure = await runCli(['pull', `${ref}:1.0.0`, '-o', tempDir(), '--insecure']);
+    assert.is(insecure.code, 0, insecure.stderr);
+  } finally {
+    await secure.stop();
+  }
+});
+
 test.run();

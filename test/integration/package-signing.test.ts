@@ -225,6 +225,31 @@ test('unsafe archives are refused at install, after the signature check', async 
   assert.equal(fs.readdirSync(path.join(dataDir, 'staging')), []);
 });
 
+test("Compose archives must follow Margo's layout: one folder named after the component, with compose.yaml", async () => {
+  const { dataDir, key } = await trustedSetup();
+  const { craftTarGz } = await import('../support/package-fixtures.js');
+  const composeProfile = `  - type: compose
+    components:
+      - name: web
+        properties:
+          archive: compose/web.tar.gz
+`;
+  const archive = (entries: Parameters<typeof craftTarGz>[1]) => fs.readFileSync(craftTarGz(path.join(tempDir(), 'web.tar.gz'), entries));
+  const good = archive([{ path: 'web/', type: 'Directory' }, { path: 'web/compose.yaml', data: 'services: {}\n' }]);
+  const wrongFolder = archive([{ path: 'website/compose.yaml', data: 'services: {}\n' }]);
+  const noCompose = archive([{ path: 'web/readme.txt', data: 'x' }]);
+  const escaping = archive([{ path: 'web/compose.yaml', data: 'x' }, { path: 'web/data', type: 'SymbolicLink', linkpath: '../../../etc' }]);
+  const install = async (bytes: Buffer, version: string) => {
+    const pkg = await signedPackage({ version, manifestExtra: composeProfile, files: { 'compose/web.tar.gz': bytes } }, key.secretFile);
+    return cli(dataDir, ['install', pkg]);
+  };
+  assert.match((await install(wrongFolder, '1.0.1')).stderr, /BH_ERR_COMPOSE_ARCHIVE: .*exactly one top-level folder named "web" \(found: website\)/);
+  assert.match((await install(noCompose, '1.0.2')).stderr, /BH_ERR_COMPOSE_ARCHIVE: .*no web\/compose\.yaml/);
+  assert.match((await install(escaping, '1.0.3')).stderr, /BH_ERR_COMPOSE_ARCHIVE: .*points outside/);
+  const ok = await install(good, '1.1.0');
+  assert.is(ok.code, 0, ok.stderr);
+});
+
 test('inspect shows contents and signatures, marked unverified; --json is parseable', async () => {
   const { key } = await trustedSetup();
   const pkg = await signedPackage({}, key.secretFile);
