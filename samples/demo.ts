@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { samplePackageDir } from './build.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bulkhead = path.join(root, 'bin', 'bulkhead.js');
@@ -32,12 +33,33 @@ const steps: { title: string; args: string[] }[] = [
   { title: 'hostile: unreachable trap', args: ['run', s('hostile/build/trap.wasm')] },
 ];
 
+// A vendor's signed package: key, pack, sign; the device trusts the key, verifies, installs, and
+// refuses a copy with one flipped byte.
+const pkgSource = samplePackageDir('acme-hello', { 'hello.wasm': 'hello-as/build/hello.wasm' });
+const device = path.join(scratch, 'device');
+const keyPrefix = path.join(scratch, 'acme');
+const pkg = path.join(scratch, 'acme-hello-1.0.0.bhpkg');
+const tampered = path.join(scratch, 'tampered.bhpkg');
+steps.push(
+  { title: 'vendor: create a signing key (minisign format)', args: ['keygen', '-o', keyPrefix] },
+  { title: 'vendor: pack the application (reproducible .bhpkg)', args: ['pack', pkgSource, '-o', pkg] },
+  { title: 'vendor: sign it', args: ['sign', pkg, '-k', `${keyPrefix}.key`] },
+  { title: 'device: trust the vendor key', args: ['--data-dir', device, 'trust', 'add', `${keyPrefix}.pub`, '--vendor', 'ACME Industrial'] },
+  { title: 'device: install (verify signature, archive, manifest, version; atomic)', args: ['--data-dir', device, 'install', pkg] },
+  { title: 'device: a copy with one flipped byte is refused', args: ['--data-dir', device, 'install', tampered, '--signature', `${pkg}.minisig`] },
+);
+
 for (const [i, step] of steps.entries()) {
+  if (step.args.includes(tampered)) {
+    const bytes = fs.readFileSync(pkg);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    fs.writeFileSync(tampered, bytes);
+  }
   const shown = step.args.map((a) => a.replaceAll(scratch, '$DEMO').replaceAll(`${root}/`, '')).map((a) => (a.includes(' ') ? JSON.stringify(a) : a));
   process.stdout.write(`\n[${i + 1}/${steps.length}] ${step.title}\n$ bulkhead ${shown.join(' ')}\n`);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [bulkhead, ...step.args], { encoding: 'utf8' });
-  const out = (r.stdout + r.stderr).trimEnd().split('\n').map((l) => `  | ${l}`).join('\n');
+  const out = (r.stdout + r.stderr).replaceAll(scratch, '$DEMO').trimEnd().split('\n').map((l) => `  | ${l}`).join('\n');
   process.stdout.write(`${out}\n  -> exit ${r.status} in ${Math.round(performance.now() - t0)} ms\n`);
 }
 fs.rmSync(scratch, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // margo.yaml: parse (YAML), validate against our published JSON schema, and check what a schema
 // cannot (cross references). Every problem is reported with its path in the document.
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
 import schema from './application-description.schema.json' with { type: 'json' };
 
@@ -56,8 +56,9 @@ export class ManifestError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validate = ajv.compile(APPLICATION_DESCRIPTION_SCHEMA);
+// Compiled on first use: compiling costs ~100 ms, which commands that never read a manifest should not pay.
+let compiled: ValidateFunction | undefined;
+const validator = () => (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(APPLICATION_DESCRIPTION_SCHEMA));
 
 /** "/deploymentProfiles/1/components/0" -> "deploymentProfiles[1].components[0]" */
 export function jsonPointerToPath(pointer: string): string {
@@ -111,6 +112,7 @@ export function parseApplicationDescription(text: string, source = 'margo.yaml')
   }
   lastDocument = doc;
   const problems: string[] = [];
+  const validate = validator();
   if (!validate(doc)) {
     for (const e of validate.errors ?? []) {
       const line = describe(e);

@@ -3,7 +3,7 @@
 // Its published schema is device-policy.schema.json beside this file.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../../packages/archive/archive-limits.js';
 import { jsonPointerToPath } from '../../packages/manifest/application-description.js';
@@ -12,7 +12,8 @@ import schema from './device-policy.schema.json' with { type: 'json' };
 
 export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits }
 
-const validate = new Ajv({ allErrors: true }).compile(schema);
+let compiled: ValidateFunction | undefined;
+const validator = () => (compiled ??= new Ajv({ allErrors: true }).compile(schema));
 
 export class PolicyError extends Error {}
 
@@ -25,6 +26,7 @@ export function loadDevicePolicy(dataDir: string): DevicePolicy {
   } catch (err) {
     throw new PolicyError(`${file}: ${(err as Error).message.split('\n')[0]}`);
   }
+  const validate = validator();
   if (!validate(doc)) {
     const problems = (validate.errors ?? []).map((e) => `${jsonPointerToPath(e.instancePath)}: ${e.message}`);
     throw new PolicyError(`${file}: ${problems.join('; ')}`);
