@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
+import { registerComposeCommands } from './compose-commands.js';
 import { registerPackageCommands } from './package-commands.js';
 import { registerRegistryCommands } from './registry-commands.js';
 import { registerRunCommand } from './run-command.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerTrustCommands(program);
   registerRegistryCommands(program);
   registerWasmCommands(program);
+  registerComposeCommands(program);
   return program;
 }
 

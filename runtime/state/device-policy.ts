@@ -10,7 +10,16 @@ import { jsonPointerToPath } from '../../packages/manifest/application-descripti
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from '../../packages/trust/signature-policy.js';
 import schema from './device-policy.schema.json' with { type: 'json' };
 
-export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits }
+export interface VendorPolicyEntry {
+  dataRoot?: string;
+  ports?: { from: number; to: number };
+  addresses?: string[];
+  capAdd?: string[];
+  limits?: { memory?: string; cpus?: number; pids?: number };
+  requireImageDigest?: boolean;
+}
+
+export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits; vendors: Record<string, VendorPolicyEntry> }
 
 let compiled: ValidateFunction | undefined;
 const validator = () => (compiled ??= new Ajv({ allErrors: true }).compile(schema));
@@ -19,7 +28,7 @@ export class PolicyError extends Error {}
 
 export function loadDevicePolicy(dataDir: string): DevicePolicy {
   const file = path.join(dataDir, 'policy.yaml');
-  if (!fs.existsSync(file)) return { signatures: DEFAULT_SIGNATURE_POLICY, archive: DEFAULT_ARCHIVE_LIMITS };
+  if (!fs.existsSync(file)) return { signatures: DEFAULT_SIGNATURE_POLICY, archive: DEFAULT_ARCHIVE_LIMITS, vendors: {} };
   let doc: unknown;
   try {
     doc = YAML.parse(fs.readFileSync(file, 'utf8')) ?? {};
@@ -31,9 +40,10 @@ export function loadDevicePolicy(dataDir: string): DevicePolicy {
     const problems = (validate.errors ?? []).map((e) => `${jsonPointerToPath(e.instancePath)}: ${e.message}`);
     throw new PolicyError(`${file}: ${problems.join('; ')}`);
   }
-  const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits> }>;
+  const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits>; vendors: Record<string, VendorPolicyEntry> }>;
   return {
     signatures: { ...DEFAULT_SIGNATURE_POLICY, ...d.signatures },
     archive: { ...DEFAULT_ARCHIVE_LIMITS, ...d.archive },
+    vendors: d.vendors ?? {},
   };
 }

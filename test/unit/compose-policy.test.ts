@@ -1,0 +1,118 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ComposeError, loadComposeText } from '../../runtime/bridge/compose-file.js';
+import { interpolateString, InterpolationError, parseDotEnv } from '../../runtime/bridge/compose-interpolation.js';
+import { applyContainerPolicy, defaultVendorPolicy, parseMount, parsePort, type VendorContainerPolicy } from '../../runtime/bridge/container-policy.js';
+
+const root = '/var/lib/bulkhead/vendors/acme';
+const policy: VendorContainerPolicy = {
+  ...defaultVendorPolicy(root), ports: { from: 20000, to: 20009 }, capAdd: ['NET_BIND_SERVICE'],
+};
+
+function problems(text: string, vars: Record<string, string> = {}): string[] {
+  try {
+    loadComposeText(text, 'compose.yaml', vars);
+  } catch (err) {
+    assert.instance(err, ComposeError);
+    return (err as ComposeError).problems;
+  }
+  throw new Error('expected a ComposeError');
+}
+
+test('interpolation: defaults, required, alternatives, $$', () => {
+  const vars = { SET: 'v', EMPTY: '' };
+  assert.is(interpolateString('${SET}-$SET-${UNSET:-d}-${EMPTY:-e}-${EMPTY-f}-${SET:+alt}-$$HOME', vars, 'x'), 'v-v-d-e--alt-$HOME');
+  assert.throws(() => interpolateString('${NEED:?set NEED please}', vars, 'services.web.image'), (e: Error) => e instanceof InterpolationError && e.message === 'services.web.image: required variable NEED is missing: set NEED please');
+});
+
+test('.env files', () => {
+  assert.equal(parseDotEnv('# c\nA=1\nexport B="two words"\nC=\'x y\'\nD=plain # trailing\n'), { A: '1', B: 'two words', C: 'x y', D: 'plain' });
+  assert.throws(() => parseDotEnv('not a pair\n', 'app.env'), /app\.env:1: expected KEY=VALUE/);
+});
+
+test('anchors and merge keys work; version is accepted with a warning', () => {
+  const { file, warnings } = loadComposeText(`version: "3"
+x-base: &base
+  image: busybox
+  read_only: true
+services:
+  a:
+    <<: *base
+    command: ["true"]
+`, 'compose.yaml');
+  assert.equal(file.services.a, { image: 'busybox', read_only: true, command: ['true'] });
+  assert.match(warnings[0]!, /version.*obsolete and ignored/);
+});
+
+test('build: and unknown keys are clear errors naming the key', () => {
+  const p = problems('services:\n  web:\n    build: .\n    scale: 3\n    deploy: { mode: global }\ninclude: [other.yaml]\n');
+  assert.ok(p.includes('include: not supported by the Bulkhead container bridge'), p.join('\n'));
+  assert.ok(p.some((x) => x.startsWith('services.web.build: images cannot be built on a device; ship an image')), p.join('\n'));
+  assert.ok(p.includes('services.web.scale: not supported by the Bulkhead container bridge'), p.join('\n'));
+  assert.ok(p.includes('services.web.deploy.mode: not supported by the Bulkhead container bridge'), p.join('\n'));
+});
+
+test('schema errors carry the path in the file', () => {
+  const p = problems('services:\n  web:\n    image: busybox\n    read_only: "sometimes"\n');
+  assert.ok(p.some((x) => x.startsWith('services.web.read_only:')), p.join('\n'));
+});
+
+test('port and volume syntaxes', () => {
+  assert.equal(parsePort('127.0.0.1:20001:80/udp'), { hostIp: '127.0.0.1', published: 20001, target: 80, protocol: 'udp' });
+  assert.equal(parsePort('20001:80'), { published: 20001, target: 80, protocol: 'tcp' });
+  assert.equal(parsePort('80'), { hostIp: undefined, published: undefined, target: 80, protocol: 'tcp' });
+  assert.equal(parsePort({ target: 80, published: '20002', host_ip: '::1' }), { target: 80, published: 20002, hostIp: '::1', protocol: 'tcp' });
+  assert.equal(parseMount('./data:/data:ro', '/base'), { type: 'bind', source: '/base/data', target: '/data', readOnly: true });
+  assert.equal(parseMount('cache:/cache', '/base'), { type: 'volume', source: 'cache', target: '/cache', readOnly: false });
+});
+
+test('each rule refuses with the service and the rule named', () => {
+  const { file } = loadComposeText(`services:
+  bad:
+    image: busybox
+    privileged: true
+    network_mode: host
+    ipc: host
+    userns_mode: host
+    devices: ["/dev/ttyUSB0"]
+    cap_add: [SYS_ADMIN]
+    security_opt: ["apparmor=unconfined", "no-new-privileges:false"]
+    ports: ["0.0.0.0:20001:80", "30000:80"]
+    volumes: ["/run/podman/podman.sock:/sock", "/etc/shadow:/s:ro"]
+`, 'compose.yaml');
+  const { violations, services } = applyContainerPolicy(file, policy, `${root}/deployments/app`);
+  const rules = violations.map((v) => v.rule).sort();
+  assert.equal(rules, ['bind-mount', 'cap_add', 'devices', 'engine-socket', 'ipc', 'network_mode', 'ports', 'ports', 'privileged', 'security_opt', 'security_opt', 'userns_mode'].sort());
+  assert.ok(violations.every((v) => v.service === 'bad' && v.message.startsWith('services.bad: ')));
+  assert.equal(services, [], 'nothing is enforced while there are violations');
+});
+
+test('a compliant service gets ALL dropped, no-new-privileges, ports bound to the allowed address, limits defaulted or capped', () => {
+  const { file } = loadComposeText(`services:
+  web:
+    image: busybox
+    cap_add: [net_bind_service]
+    ports: ["20001:8080"]
+    volumes: ["./data:/data", "cache:/cache"]
+    deploy: { resources: { limits: { memory: 4g, cpus: "0.5" } } }
+`, 'compose.yaml');
+  const { violations, services } = applyContainerPolicy(file, policy, `${root}/deployments/app`);
+  assert.equal(violations, []);
+  const web = services[0]!;
+  assert.equal(web.capDrop, ['ALL']);
+  assert.equal(web.capAdd, ['NET_BIND_SERVICE']);
+  assert.equal(web.securityOpt, ['no-new-privileges']);
+  assert.equal(web.ports, [{ hostIp: '127.0.0.1', published: 20001, target: 8080, protocol: 'tcp' }]);
+  assert.is(web.memoryBytes, 256 * 1024 * 1024, 'capped to the policy');
+  assert.is(web.nanoCpus, 5e8, 'under the cap: kept');
+  assert.is(web.pids, 256, 'absent: defaulted');
+  assert.equal(web.mounts[0], { type: 'bind', source: `${root}/deployments/app/data`, target: '/data', readOnly: false });
+});
+
+test('image digests can be required', () => {
+  const { file } = loadComposeText('services:\n  web:\n    image: busybox:latest\n', 'compose.yaml');
+  const { violations } = applyContainerPolicy(file, { ...policy, requireImageDigest: true }, root);
+  assert.equal(violations.map((v) => v.rule), ['image-digest']);
+});
+
+test.run();
