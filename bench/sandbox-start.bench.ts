@@ -12,7 +12,7 @@ import { WASI } from 'node:wasi';
 import { PREVIEW1_FUNCTIONS } from '../dist/host-apis/wasi-p1/preview1.js';
 import { clearModuleCache, loadModule } from '../dist/runtime/sandbox/module-loader.js';
 import { runSandboxed, type IsolationLevel } from '../dist/runtime/sandbox/supervisor.js';
-import { BUSYBOX_IMAGE, ensureBusyboxImage, podmanAvailable } from './support/busybox-image.js';
+import { BUSYBOX_IMAGE, ensureBusyboxImage, podmanAvailable } from '../samples/containers/busybox-image.js';
 import { writeReport } from './support/report.js';
 import { median, timeIt, type Sample } from './support/stats.js';
 

@@ -1,63 +1,93 @@
-// `bulkhead compose check`: every isolation-policy violation of a Compose file, without touching
-// the container engine. (up/down/ps/logs against the engine come with the container bridge.)
+// `bulkhead compose check|up|down|ps|logs`: Compose files on the local engine, under the same
+// per-vendor isolation policy as installed packages. `check` never contacts the engine.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyContainerPolicy } from '../bridge/container-policy.js';
+import { composeDown, composeLogs, composePs, composeUp, DeployError } from '../bridge/compose-deployer.js';
+import { connectEngine, EngineError } from '../bridge/engine-connection.js';
+import { loadImageArchive } from '../bridge/image-archives.js';
 import { ComposeError, loadComposeText } from '../bridge/compose-file.js';
 import { InterpolationError, parseDotEnv } from '../bridge/compose-interpolation.js';
-import { containerPolicyFor } from '../bridge/vendor-policy.js';
+import { containerPolicyFor, vendorSlug } from '../bridge/vendor-policy.js';
 import { CliError } from './cli-error.js';
-import { withDevice } from './device-context.js';
+import { withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
-import { emit } from './output.js';
+import { emit, progressReporter } from './output.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function registerComposeCommands(program: Command): void {
-  const compose = program.command('compose').description('Compose workloads under the per-vendor isolation policy');
+interface ComposeFlags { file: string; vendor: string; param: string[]; envFile?: string; json?: boolean; host?: string }
 
-  compose.command('check')
-    .description('list every isolation-policy violation of a Compose file (the engine is not contacted)')
-    .requiredOption('-f, --file <FILE>', 'compose.yaml')
+/** Loads the file, applies the vendor's policy; shared by check and the engine verbs. */
+function prepare(flags: ComposeFlags, ctx: DeviceContext) {
+  let text: string;
+  try {
+    text = fs.readFileSync(flags.file, 'utf8');
+  } catch {
+    throw new CliError(`${flags.file}: cannot read`, ExitCode.BAD_INPUT);
+  }
+  const sourceDir = path.dirname(path.resolve(flags.file));
+  const envFile = flags.envFile ?? (fs.existsSync(path.join(sourceDir, '.env')) ? path.join(sourceDir, '.env') : undefined);
+  let variables: Record<string, string> = {};
+  try {
+    if (envFile) variables = parseDotEnv(fs.readFileSync(envFile, 'utf8'), envFile);
+  } catch (err) {
+    throw new CliError(err instanceof InterpolationError ? err.message : `${envFile}: cannot read`, ExitCode.BAD_INPUT);
+  }
+  for (const p of flags.param) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new CliError(`--param "${p}": expected NAME=VALUE`, ExitCode.BAD_INPUT);
+    variables[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  let loaded;
+  try {
+    loaded = loadComposeText(text, flags.file, variables);
+  } catch (err) {
+    if (err instanceof ComposeError) throw new CliError(err.message, ExitCode.BAD_INPUT);
+    throw err;
+  }
+  const policy = containerPolicyFor(flags.vendor, ctx.policy, ctx.dataDir);
+  // Relative bind mounts resolve where the bridge deploys the project: under the vendor's data root.
+  const project = loaded.file.name ?? path.basename(sourceDir);
+  const projectDir = path.join(policy.dataRoot, 'deployments', project);
+  const { violations, services } = applyContainerPolicy(loaded.file, policy, projectDir);
+  const slug = vendorSlug(flags.vendor);
+  const identity = { vendor: flags.vendor, app: project, deployment: `${slug}-${project}`, network: `bh-${slug}` };
+  return { loaded, policy, violations, services, identity, projectDir, sourceDir };
+}
+
+async function engine(host?: string) {
+  try {
+    return await connectEngine(host);
+  } catch (err) {
+    if (err instanceof EngineError) throw new CliError(err.message, ExitCode.FAILURE);
+    throw err;
+  }
+}
+
+function withComposeOptions(cmd: Command, needsFile = true): Command {
+  if (needsFile) cmd.requiredOption('-f, --file <FILE>', 'compose.yaml');
+  return cmd
     .requiredOption('--vendor <NAME>', "vendor whose policy applies (margo.yaml's organization name)")
     .option('--param <NAME=VALUE>', 'deployment parameter for ${...} interpolation (repeatable)', collect, [])
     .option('--env-file <FILE>', '.env file for interpolation (default: .env beside the compose file, if any)')
-    .option('--json', 'machine-readable output')
-    .action(async (flags: { file: string; vendor: string; param: string[]; envFile?: string; json?: boolean }, command: Command) => {
-      let text: string;
-      try {
-        text = fs.readFileSync(flags.file, 'utf8');
-      } catch {
-        throw new CliError(`${flags.file}: cannot read`, ExitCode.BAD_INPUT);
-      }
-      const baseDir = path.dirname(path.resolve(flags.file));
-      const envFile = flags.envFile ?? (fs.existsSync(path.join(baseDir, '.env')) ? path.join(baseDir, '.env') : undefined);
-      let variables: Record<string, string> = {};
-      try {
-        if (envFile) variables = parseDotEnv(fs.readFileSync(envFile, 'utf8'), envFile);
-      } catch (err) {
-        throw new CliError(err instanceof InterpolationError ? err.message : `${envFile}: cannot read`, ExitCode.BAD_INPUT);
-      }
-      for (const p of flags.param) {
-        const eq = p.indexOf('=');
-        if (eq <= 0) throw new CliError(`--param "${p}": expected NAME=VALUE`, ExitCode.BAD_INPUT);
-        variables[p.slice(0, eq)] = p.slice(eq + 1);
-      }
-      let loaded;
-      try {
-        loaded = loadComposeText(text, flags.file, variables);
-      } catch (err) {
-        if (err instanceof ComposeError) throw new CliError(err.message, ExitCode.BAD_INPUT);
-        throw err;
-      }
+    .option('--host <SOCKET>', 'engine socket, e.g. unix:///run/podman/podman.sock (default: DOCKER_HOST, then the usual sockets)')
+    .option('--json', 'machine-readable output');
+}
+
+const say = (json?: boolean) => (json || !process.stderr.isTTY ? undefined : (m: string) => process.stderr.write(`${m}\n`));
+
+export function registerComposeCommands(program: Command): void {
+  const compose = program.command('compose').description('Compose workloads on the local engine under the per-vendor isolation policy');
+
+  withComposeOptions(compose.command('check')
+    .description('list every isolation-policy violation of a Compose file (the engine is not contacted)'))
+    .action(async (flags: ComposeFlags, command: Command) => {
       await withDevice(command, (ctx) => {
-        const policy = containerPolicyFor(flags.vendor, ctx.policy, ctx.dataDir);
-        // Relative bind mounts resolve where the bridge deploys the project: under the vendor's data root.
-        const project = loaded.file.name ?? path.basename(baseDir);
-        const { violations, services } = applyContainerPolicy(loaded.file, policy, path.join(policy.dataRoot, 'deployments', project));
+        const { loaded, violations, services } = prepare(flags, ctx);
         emit(flags.json, { ok: violations.length === 0, vendor: flags.vendor, warnings: loaded.warnings, violations, services },
           () => [
             ...loaded.warnings.map((w) => `warning: ${w}`),
@@ -66,6 +96,63 @@ export function registerComposeCommands(program: Command): void {
               : [`${flags.file}: no violations for ${flags.vendor}`, ...services.flatMap((s) => s.adjustments.map((a) => `  ${s.name}: ${a}`))]),
           ].join('\n'));
         if (violations.length) process.exitCode = ExitCode.FAILURE;
+      });
+    });
+
+  withComposeOptions(compose.command('up')
+    .description('create or update the services (idempotent), in dependency order')
+    .option('--image-archive <FILE>', 'load an image archive (docker save / OCI) into the engine first (repeatable)', collect, []))
+    .action(async (flags: ComposeFlags & { imageArchive: string[] }, command: Command) => {
+      await withDevice(command, async (ctx) => {
+        const p = prepare(flags, ctx);
+        if (p.violations.length) {
+          throw new CliError(`refused by the isolation policy:\n${p.violations.map((v) => `  - [${v.rule}] ${v.message}`).join('\n')}`, ExitCode.FAILURE, 'BH_ERR_POLICY');
+        }
+        for (const w of p.loaded.warnings) process.stderr.write(`warning: ${w}\n`);
+        const docker = await engine(flags.host);
+        for (const archive of flags.imageArchive) {
+          const image = await loadImageArchive(docker, archive, progressReporter(`loading ${path.basename(archive)}`)).catch((err: Error) => {
+            throw new CliError(err.message, ExitCode.FAILURE);
+          });
+          say(flags.json)?.(`loaded ${image}`);
+        }
+        fs.mkdirSync(p.projectDir, { recursive: true });
+        try {
+          const r = await composeUp({ docker, identity: p.identity, compose: p.loaded.file, enforced: p.services, projectDir: p.projectDir, sourceDir: p.sourceDir, onEvent: say(flags.json) });
+          emit(flags.json, { ok: true, deployment: p.identity.deployment, ...r }, () => r.actions.map((a) => `${a.service}: ${a.action}`).join('\n'));
+        } catch (err) {
+          if (err instanceof DeployError) throw new CliError(err.message, ExitCode.FAILURE, 'BH_ERR_DEPLOY');
+          throw err;
+        }
+      });
+    });
+
+  withComposeOptions(compose.command('down').description('remove exactly the containers and volumes this deployment owns'))
+    .action(async (flags: ComposeFlags, command: Command) => {
+      await withDevice(command, async (ctx) => {
+        const p = prepare(flags, ctx);
+        const removed = await composeDown(await engine(flags.host), p.identity.deployment, p.loaded.file);
+        emit(flags.json, { ok: true, removed }, () => (removed.length ? removed.map((s) => `${s}: removed`).join('\n') : 'nothing to remove'));
+      });
+    });
+
+  withComposeOptions(compose.command('ps').description('state, health and exit code of each service'))
+    .action(async (flags: ComposeFlags, command: Command) => {
+      await withDevice(command, async (ctx) => {
+        const p = prepare(flags, ctx);
+        const rows = await composePs(await engine(flags.host), p.identity.deployment, p.loaded.file);
+        emit(flags.json, rows, () => (rows.length ? rows.map((r) => `${r.service}  ${r.state}${r.restarting ? ' (restarting)' : ''}${r.health ? `  ${r.health}` : ''}${r.exitCode !== null ? `  exit ${r.exitCode}` : ''}`).join('\n') : 'no containers'));
+      });
+    });
+
+  withComposeOptions(compose.command('logs').description('recent output of the services').argument('[service]', 'one service (default: all)')
+    .option('--tail <N>', 'lines per service', '200'))
+    .action(async (service: string | undefined, flags: ComposeFlags & { tail: string }, command: Command) => {
+      await withDevice(command, async (ctx) => {
+        const p = prepare(flags, ctx);
+        if (service && !p.loaded.file.services[service]) throw new CliError(`no service "${service}" in ${flags.file}`, ExitCode.BAD_INPUT);
+        const text = await composeLogs(await engine(flags.host), p.identity.deployment, service, Number(flags.tail) || 200);
+        if (text) process.stdout.write(`${text}\n`);
       });
     });
 }

@@ -1,0 +1,283 @@
+// `compose up|down|ps|logs` against the engine. Every object carries our labels; `up` is
+// idempotent (unchanged services are left running, changed ones recreated, removed ones removed,
+// in dependency order); `down` removes exactly what this deployment owns.
+import fs from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import type { ComposeFile } from './compose-file.js';
+import type { EnforcedService } from './container-policy.js';
+import { containerCreateOptions, containerName, healthCheckOf, LABEL, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
+
+export class DeployError extends Error {
+  constructor(message: string, readonly service?: string) {
+    super(service ? `services.${service}: ${message}` : message);
+  }
+}
+
+export type ServiceAction = 'created' | 'recreated' | 'unchanged' | 'started' | 'removed';
+export interface UpResult { actions: { service: string; action: ServiceAction }[] }
+
+/** depends_on, short or long form, as {service: condition}. */
+function dependencies(service: Record<string, unknown>): Record<string, string> {
+  const d = service.depends_on;
+  if (!d) return {};
+  if (Array.isArray(d)) return Object.fromEntries(d.map((s) => [String(s), 'service_started']));
+  return Object.fromEntries(Object.entries(d as Record<string, { condition?: string }>).map(([k, v]) => [k, v?.condition ?? 'service_started']));
+}
+
+/** Services in an order where each comes after what it depends on; cycles and unknown names are errors. */
+export function startOrder(services: Record<string, Record<string, unknown>>): string[] {
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, chain: string[]) => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') throw new DeployError(`depends_on cycle: ${[...chain, name].join(' -> ')}`);
+    const svc = services[name];
+    if (!svc) throw new DeployError(`depends_on names "${name}", which is not a service`, chain[chain.length - 1]);
+    state.set(name, 'visiting');
+    for (const dep of Object.keys(dependencies(svc))) visit(dep, [...chain, name]);
+    state.set(name, 'done');
+    order.push(name);
+  };
+  for (const name of Object.keys(services).sort()) visit(name, []);
+  return order;
+}
+
+async function exec(container: Docker.Container, cmd: string[], timeoutMs: number): Promise<number> {
+  const e = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await e.start({});
+  stream.resume();
+  await Promise.race([
+    new Promise((r) => stream.on('end', r)),
+    new Promise((r) => setTimeout(r, timeoutMs)),
+  ]);
+  stream.destroy();
+  return (await e.inspect()).ExitCode ?? 1;
+}
+
+/**
+ * Waits until the container is healthy. Uses the engine's own health status when it keeps one;
+ * where it does not (Podman without systemd never runs healthchecks), runs the check itself
+ * through exec, with the service's interval, timeout and retries after its start period.
+ */
+export async function waitHealthy(container: Docker.Container, hc: HealthCheck, budgetMs: number): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  await new Promise((r) => setTimeout(r, Math.min(hc.startPeriodMs, budgetMs)));
+  let lastExit = -1;
+  while (Date.now() < deadline) {
+    const info = await container.inspect();
+    if (!info.State.Running) throw new Error(`exited with code ${info.State.ExitCode} before becoming healthy`);
+    if (info.State.Health?.Status === 'healthy') return;
+    lastExit = await exec(container, hc.test, hc.timeoutMs);
+    if (lastExit === 0) return;
+    await new Promise((r) => setTimeout(r, hc.intervalMs));
+  }
+  throw new Error(`not healthy after ${Math.round(budgetMs / 1000)} s (last check exited ${lastExit})`);
+}
+
+export interface DeployContext {
+  docker: Docker;
+  identity: DeploymentIdentity;
+  compose: ComposeFile;
+  enforced: EnforcedService[];
+  /** Where relative binds resolve and file secrets/configs are copied (under the vendor data root). */
+  projectDir: string;
+  /** Directory the compose file came from: file-based secrets/configs are read relative to it. */
+  sourceDir: string;
+  onEvent?: (msg: string) => void;
+  healthBudgetMs?: number;
+}
+
+const ISOLATED_LABEL = 'org.bulkhead.isolated';
+
+async function ensureNetwork(docker: Docker, id: DeploymentIdentity): Promise<void> {
+  const existing = (await docker.listNetworks({ filters: { name: [id.network] } })).find((n) => n.Name === id.network);
+  if (existing) {
+    // The compat API does not echo network options back, so we recognise our isolated networks by
+    // the label we give them at creation; a same-named network we did not create is refused.
+    if (existing.Labels?.[ISOLATED_LABEL] !== 'true') {
+      throw new DeployError(`engine network ${id.network} exists but is not isolated from other networks; remove it (podman network rm ${id.network}) and run up again`);
+    }
+    return;
+  }
+  // isolate=true: netavark then drops traffic between this network and every other isolated one.
+  // Without it, Podman routes between bridge networks and one vendor could reach another's containers.
+  await docker.createNetwork({ Name: id.network, Options: { isolate: 'true' }, Labels: { [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [ISOLATED_LABEL]: 'true' } });
+}
+
+/** File-based secrets and configs, copied read-only (0400, never world-readable) into the project dir. */
+function fileMounts(ctx: DeployContext, service: Record<string, unknown>): string[] {
+  const binds: string[] = [];
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const ref of (service[kind] as (string | { source: string; target?: string })[] | undefined) ?? []) {
+      const source = typeof ref === 'string' ? ref : ref.source;
+      const decl = ctx.compose[kind]?.[source];
+      if (!decl?.file) throw new DeployError(`${kind} "${source}" must be declared with a file shipped in the package`);
+      const from = path.resolve(ctx.sourceDir, decl.file);
+      const rel = path.relative(ctx.sourceDir, from);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) throw new DeployError(`${kind} "${source}": file ${decl.file} is outside the package`);
+      const copy = path.join(ctx.projectDir, `.${kind}`, source);
+      fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o700 });
+      fs.rmSync(copy, { force: true });
+      fs.copyFileSync(from, copy);
+      fs.chmodSync(copy, 0o400);
+      const target = typeof ref === 'object' && ref.target ? ref.target : kind === 'secrets' ? `/run/secrets/${source}` : `/${source}`;
+      binds.push(`${copy}:${target.startsWith('/') ? target : `/run/secrets/${target}`}:ro`);
+    }
+  }
+  return binds;
+}
+
+export async function composeUp(ctx: DeployContext): Promise<UpResult> {
+  const { docker, identity, compose } = ctx;
+  const say = ctx.onEvent ?? (() => undefined);
+  const order = startOrder(compose.services);
+  await ensureNetwork(docker, identity);
+  const volumeName = (v: string) => `bh-${identity.deployment}-${v}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
+  for (const v of Object.keys(compose.volumes ?? {})) {
+    const name = volumeName(v);
+    const list = await docker.listVolumes({ filters: { name: [name] } });
+    if (!list.Volumes?.some((x) => x.Name === name)) {
+      await docker.createVolume({ Name: name, Labels: { [LABEL.managed]: 'true', [LABEL.vendor]: identity.vendor, [LABEL.deployment]: identity.deployment } });
+    }
+  }
+  const existing = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${identity.deployment}`] } });
+  const byName = new Map(existing.map((c) => [c.Names[0]!.replace(/^\//, ''), c]));
+  const actions: UpResult['actions'] = [];
+
+  for (const name of order) {
+    const service = compose.services[name]!;
+    const enforced = ctx.enforced.find((e) => e.name === name)!;
+    for (const [dep, condition] of Object.entries(dependencies(service))) {
+      const depContainer = docker.getContainer(containerName(identity.deployment, dep));
+      if (condition === 'service_healthy') {
+        const hc = healthCheckOf(compose.services[dep]!);
+        if (!hc) throw new DeployError(`depends on ${dep} being healthy, but ${dep} has no healthcheck`, name);
+        say(`waiting for ${dep} to be healthy`);
+        try {
+          await waitHealthy(depContainer, hc, ctx.healthBudgetMs ?? 60_000);
+        } catch (err) {
+          throw new DeployError((err as Error).message, dep);
+        }
+      } else if (condition === 'service_completed_successfully') {
+        const r = (await depContainer.wait()) as { StatusCode: number };
+        if (r.StatusCode !== 0) throw new DeployError(`exited with code ${r.StatusCode}; ${name} needs it to complete successfully`, dep);
+      }
+    }
+    for (const m of enforced.mounts) if (m.type === 'bind') fs.mkdirSync(m.source!, { recursive: true });
+    const cname = containerName(identity.deployment, name);
+    const options = containerCreateOptions(identity, cname, service, enforced, volumeName, fileMounts(ctx, service));
+    const current = byName.get(cname);
+    byName.delete(cname);
+    if (current && current.Labels[LABEL.specHash] === options.Labels![LABEL.specHash]) {
+      if (current.State === 'running') {
+        actions.push({ service: name, action: 'unchanged' });
+        continue;
+      }
+      await startContainer(docker.getContainer(current.Id), name);
+      actions.push({ service: name, action: 'started' });
+      continue;
+    }
+    if (current) {
+      say(`recreating ${name}`);
+      await docker.getContainer(current.Id).remove({ force: true });
+    } else {
+      say(`creating ${name}`);
+    }
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer(options);
+    } catch (err) {
+      throw new DeployError(describeEngineError(err, enforced.image), name);
+    }
+    await startContainer(container, name);
+    actions.push({ service: name, action: current ? 'recreated' : 'created' });
+  }
+  // What this deployment still owns but the file no longer names: removed, dependents first.
+  for (const [cname, c] of [...byName.entries()].reverse()) {
+    say(`removing ${c.Labels[LABEL.service] ?? cname}`);
+    await docker.getContainer(c.Id).remove({ force: true });
+    actions.push({ service: c.Labels[LABEL.service] ?? cname, action: 'removed' });
+  }
+  return { actions };
+}
+
+async function startContainer(container: Docker.Container, service: string): Promise<void> {
+  try {
+    await container.start();
+  } catch (err) {
+    // Created but not started: left in place with its labels, so `ps` shows it and `down` removes it.
+    throw new DeployError(`failed to start: ${describeEngineError(err)}`, service);
+  }
+}
+
+function describeEngineError(err: unknown, image?: string): string {
+  const e = err as { statusCode?: number; json?: { message?: string }; message: string };
+  const message = e.json?.message ?? e.message;
+  if (e.statusCode === 404 && image) return `image ${image} is not on this device; ship it as an image archive in the package or pull it first (${message})`;
+  if (/address already in use|port is already allocated|bind/i.test(message)) return `port already taken: ${message}`;
+  return message;
+}
+
+export async function composeDown(docker: Docker, deployment: string, compose?: ComposeFile): Promise<string[]> {
+  const owned = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${deployment}`, `${LABEL.managed}=true`] } });
+  // Dependents first: the reverse of the start order; services the file no longer names go first.
+  const order = compose ? startOrder(compose.services) : [];
+  const rank = (c: Docker.ContainerInfo) => {
+    const i = order.indexOf(c.Labels[LABEL.service] ?? '');
+    return i === -1 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  owned.sort((a, b) => rank(b) - rank(a));
+  const removed: string[] = [];
+  for (const c of owned) {
+    await docker.getContainer(c.Id).remove({ force: true });
+    removed.push(c.Labels[LABEL.service] ?? c.Names[0]!);
+  }
+  const volumes = await docker.listVolumes({ filters: { label: [`${LABEL.deployment}=${deployment}`] } });
+  for (const v of volumes.Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
+  return removed;
+}
+
+export interface ServiceStatus { service: string; container: string; state: string; health: string | null; exitCode: number | null; restarting: boolean }
+
+export async function composePs(docker: Docker, deployment: string, compose?: ComposeFile): Promise<ServiceStatus[]> {
+  const owned = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${deployment}`] } });
+  const out: ServiceStatus[] = [];
+  for (const c of owned) {
+    const info = await docker.getContainer(c.Id).inspect();
+    const service = c.Labels[LABEL.service] ?? '';
+    let health: string | null = info.State.Health?.Status || null;
+    const hc = compose?.services[service] ? healthCheckOf(compose.services[service]!) : undefined;
+    if (hc && info.State.Running && health !== 'healthy') {
+      health = (await exec(docker.getContainer(c.Id), hc.test, hc.timeoutMs)) === 0 ? 'healthy' : 'unhealthy';
+    }
+    out.push({
+      service, container: c.Names[0]!.replace(/^\//, ''), state: info.State.Status, health,
+      exitCode: info.State.Running ? null : info.State.ExitCode, restarting: info.State.Restarting,
+    });
+  }
+  return out.sort((a, b) => a.service.localeCompare(b.service));
+}
+
+export async function composeLogs(docker: Docker, deployment: string, service: string | undefined, tail: number): Promise<string> {
+  const owned = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${deployment}`] } });
+  const chunks: string[] = [];
+  for (const c of owned.filter((x) => !service || x.Labels[LABEL.service] === service)) {
+    const raw = (await docker.getContainer(c.Id).logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
+    const name = c.Labels[LABEL.service];
+    chunks.push(...demux(raw).split('\n').filter(Boolean).map((l) => `${name} | ${l}`));
+  }
+  return chunks.join('\n');
+}
+
+/** The engine multiplexes stdout/stderr in 8-byte-framed records when there is no TTY. */
+function demux(buf: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0) {
+    const len = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + len).toString('utf8');
+    i += 8 + len;
+  }
+  return i === 0 ? buf.toString('utf8') : out;
+}

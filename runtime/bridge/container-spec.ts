@@ -1,0 +1,128 @@
+// From a Compose service plus what the policy enforces to the engine's container-create body,
+// labelled so the bridge can find, compare and remove exactly what it owns.
+import { createHash } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { EnforcedService } from './container-policy.js';
+import { shellWords } from './shell-words.js';
+
+export const LABEL = {
+  managed: 'org.bulkhead.managed',
+  vendor: 'org.bulkhead.vendor',
+  app: 'org.bulkhead.app',
+  deployment: 'org.bulkhead.deployment',
+  service: 'org.bulkhead.service',
+  specHash: 'org.bulkhead.spec-hash',
+  project: 'com.docker.compose.project',
+  composeService: 'com.docker.compose.service',
+} as const;
+
+export interface DeploymentIdentity { vendor: string; app: string; deployment: string; network: string }
+
+export function containerName(deployment: string, service: string): string {
+  return `bh-${deployment}-${service}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
+}
+
+function nanos(duration: unknown): number | undefined {
+  if (duration === undefined) return undefined;
+  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(String(duration));
+  if (!m) return undefined;
+  const [, h, min, s, ms] = m;
+  return Math.round(((Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0)) * 1000 + Number(ms ?? 0)) * 1e6);
+}
+
+export interface HealthCheck { test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number }
+
+/** The service's healthcheck as a command to exec, or undefined when it has none (or disables it). */
+export function healthCheckOf(service: Record<string, unknown>): HealthCheck | undefined {
+  const hc = service.healthcheck as { test?: string | string[]; interval?: string; timeout?: string; retries?: number; start_period?: string; disable?: boolean } | undefined;
+  if (!hc || hc.disable || hc.test === undefined) return undefined;
+  let test: string[];
+  if (typeof hc.test === 'string') test = ['sh', '-c', hc.test];
+  else if (hc.test[0] === 'NONE') return undefined;
+  else if (hc.test[0] === 'CMD-SHELL') test = ['sh', '-c', hc.test.slice(1).join(' ')];
+  else if (hc.test[0] === 'CMD') test = hc.test.slice(1);
+  else test = hc.test;
+  const ms = (v: string | undefined, d: number) => (v === undefined ? d : (nanos(v) ?? d * 1e6) / 1e6);
+  return { test, intervalMs: ms(hc.interval, 1000), timeoutMs: ms(hc.timeout, 5000), retries: hc.retries ?? 3, startPeriodMs: ms(hc.start_period, 0) };
+}
+
+function envList(environment: unknown): string[] {
+  if (!environment) return [];
+  if (Array.isArray(environment)) return environment.map(String);
+  return Object.entries(environment as Record<string, unknown>).map(([k, v]) => (v === null || v === undefined ? k : `${k}=${String(v)}`));
+}
+
+function restartPolicy(restart: unknown): { Name: string; MaximumRetryCount?: number } {
+  const r = String(restart ?? 'no');
+  if (r.startsWith('on-failure')) return { Name: 'on-failure', MaximumRetryCount: Number(r.split(':')[1] ?? 0) };
+  return { Name: r === 'no' ? '' : r };
+}
+
+export function containerCreateOptions(
+  id: DeploymentIdentity, name: string, service: Record<string, unknown>, enforced: EnforcedService,
+  volumeName: (volume: string) => string, extraBinds: string[],
+): Docker.ContainerCreateOptions {
+  const userLabels = Object.fromEntries(Object.entries(
+    Array.isArray(service.labels) ? Object.fromEntries((service.labels as string[]).map((l) => l.split('=', 2) as [string, string])) : (service.labels as Record<string, string> | undefined) ?? {},
+  ).filter(([k]) => !k.startsWith('org.bulkhead.') && !k.startsWith('com.docker.compose.')));
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of enforced.ports) {
+    const key = `${p.target}/${p.protocol}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.published) });
+  }
+  for (const e of (service.expose as (string | number)[] | undefined) ?? []) exposed[String(e).includes('/') ? String(e) : `${e}/tcp`] = {};
+  const binds: string[] = [...extraBinds];
+  const tmpfs: Record<string, string> = {};
+  for (const m of enforced.mounts) {
+    if (m.type === 'tmpfs') tmpfs[m.target] = '';
+    else if (m.type === 'bind') binds.push(`${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`);
+    else binds.push(`${volumeName(m.source ?? `anon-${m.target}`)}:${m.target}${m.readOnly ? ':ro' : ''}`);
+  }
+  for (const t of (Array.isArray(service.tmpfs) ? service.tmpfs : service.tmpfs ? [service.tmpfs] : []) as string[]) tmpfs[t] = '';
+  const hc = service.healthcheck as { test?: string | string[]; interval?: string; timeout?: string; retries?: number; start_period?: string } | undefined;
+  const words = (v: unknown) => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : shellWords(String(v)));
+  const body: Docker.ContainerCreateOptions = {
+    name,
+    Image: enforced.image,
+    Cmd: words(service.command),
+    Entrypoint: words(service.entrypoint),
+    Env: envList(service.environment),
+    User: service.user as string | undefined,
+    WorkingDir: service.working_dir as string | undefined,
+    Hostname: (service.hostname as string | undefined) ?? enforced.name,
+    StopSignal: service.stop_signal as string | undefined,
+    StopTimeout: service.stop_grace_period ? Math.ceil((nanos(service.stop_grace_period) ?? 10e9) / 1e9) : undefined,
+    ExposedPorts: exposed,
+    Healthcheck: hc?.test ? {
+      Test: typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : hc.test,
+      Interval: nanos(hc.interval), Timeout: nanos(hc.timeout), Retries: hc.retries, StartPeriod: nanos(hc.start_period),
+    } : undefined,
+    Labels: {
+      ...userLabels,
+      [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [LABEL.app]: id.app, [LABEL.deployment]: id.deployment,
+      [LABEL.service]: enforced.name, [LABEL.project]: id.deployment, [LABEL.composeService]: enforced.name,
+    },
+    HostConfig: {
+      CapDrop: ['ALL'],
+      CapAdd: enforced.capAdd,
+      SecurityOpt: enforced.securityOpt,
+      Memory: enforced.memoryBytes,
+      MemorySwap: enforced.memoryBytes,
+      NanoCpus: enforced.nanoCpus,
+      PidsLimit: enforced.pids,
+      ReadonlyRootfs: service.read_only === true,
+      Init: service.init === true ? true : undefined,
+      PortBindings: bindings,
+      Binds: binds,
+      Tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
+      RestartPolicy: restartPolicy(service.restart),
+      NetworkMode: service.network_mode === 'none' ? 'none' : id.network,
+    },
+    NetworkingConfig: service.network_mode === 'none' ? undefined : { EndpointsConfig: { [id.network]: { Aliases: [enforced.name] } } },
+  };
+  const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32);
+  body.Labels![LABEL.specHash] = hash;
+  return body;
+}

@@ -1,0 +1,172 @@
+// The container bridge against a real Podman engine over the Docker Engine API (.ci/run starts it;
+// DOCKER_HOST names its socket). The test image is busybox-static imported locally.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BUSYBOX_IMAGE, ensureBusyboxImage, podmanAvailable } from '../../samples/containers/busybox-image.js';
+import { runCli, tempDir } from '../support/paths.js';
+
+const IMAGE = BUSYBOX_IMAGE;
+const dataDir = tempDir('bulkhead-bridge-');
+const VENDOR_A = 'Bridge Test A';
+const VENDOR_B = 'Bridge Test B';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+let portA = 0;
+let portB = 0;
+
+test.before(async () => {
+  const problem = podmanAvailable();
+  if (problem) throw new Error(`these tests need a real Podman engine (.ci/run installs and starts it): ${problem}`);
+  ensureBusyboxImage();
+  portA = await freePort();
+  portB = await freePort();
+  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:
+  ${VENDOR_A}:
+    ports: { from: ${portA}, to: ${portA} }
+    limits: { memory: 48Mi, cpus: 0.5, pids: 64 }
+  ${VENDOR_B}:
+    ports: { from: ${portB}, to: ${portB} }
+`);
+});
+
+test.after(async () => {
+  for (const v of [VENDOR_A, VENDOR_B]) {
+    const slug = v.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    const ids = execFileSync('podman', ['ps', '-aq', '--filter', `label=org.bulkhead.vendor=${v}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    if (ids.length) execFileSync('podman', ['rm', '-f', '-t', '0', ...ids], { stdio: 'ignore' });
+    try { execFileSync('podman', ['network', 'rm', `bh-${slug}`], { stdio: 'ignore' }); } catch { /* already gone */ }
+  }
+});
+
+function writeApp(name: string, compose: string): string {
+  const dir = path.join(tempDir(), name);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'compose.yaml'), compose);
+  return path.join(dir, 'compose.yaml');
+}
+
+const webApp = (port: number, greeting: string) => `name: shop
+services:
+  web:
+    image: ${IMAGE}
+    command: ["sh", "-c", "mkdir -p /tmp/www && echo ${greeting} > /tmp/www/index.html && httpd -f -p 8080 -h /tmp/www"]
+    ports: ["${port}:8080"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      interval: 1s
+      retries: 20
+  worker:
+    image: ${IMAGE}
+    command: ["sh", "-c", "wget -q -O - http://web:8080/ && exec sleep 3600"]
+    depends_on:
+      web: { condition: service_healthy }
+`;
+
+const bridge = (file: string, vendor: string, ...args: string[]) => runCli(['--data-dir', dataDir, 'compose', ...args, '-f', file, '--vendor', vendor]);
+
+test('a two-service app comes up in dependency order; its web service answers on 127.0.0.1', async () => {
+  const file = writeApp('shop', webApp(portA, 'hello-v1'));
+  const up = await bridge(file, VENDOR_A, 'up', '--json');
+  assert.is(up.code, 0, up.stderr);
+  assert.equal(JSON.parse(up.stdout).actions, [{ service: 'web', action: 'created' }, { service: 'worker', action: 'created' }]);
+  const res = await fetch(`http://127.0.0.1:${portA}/`);
+  assert.is((await res.text()).trim(), 'hello-v1');
+  const ps = JSON.parse((await bridge(file, VENDOR_A, 'ps', '--json')).stdout);
+  assert.equal(ps.map((s: { service: string; state: string; health: string | null }) => [s.service, s.state, s.health]), [['web', 'running', 'healthy'], ['worker', 'running', null]]);
+  const logs = await bridge(file, VENDOR_A, 'logs', 'worker');
+  assert.match(logs.stdout, /worker \| hello-v1/, 'the worker reached web by its service name once web was healthy');
+});
+
+test('up is idempotent; a changed service is recreated alone', async () => {
+  const file = writeApp('shop', webApp(portA, 'hello-v1'));
+  const again = JSON.parse((await bridge(file, VENDOR_A, 'up', '--json')).stdout);
+  assert.equal(again.actions, [{ service: 'web', action: 'unchanged' }, { service: 'worker', action: 'unchanged' }]);
+  const changed = writeApp('shop', webApp(portA, 'hello-v2'));
+  const update = JSON.parse((await bridge(changed, VENDOR_A, 'up', '--json')).stdout);
+  assert.equal(update.actions, [{ service: 'web', action: 'recreated' }, { service: 'worker', action: 'unchanged' }]);
+  assert.is((await (await fetch(`http://127.0.0.1:${portA}/`)).text()).trim(), 'hello-v2');
+});
+
+test('limits and confinement are really applied (inspected on the engine)', async () => {
+  const info = JSON.parse(execFileSync('podman', ['inspect', 'bh-bridge-test-a-shop-web'], { encoding: 'utf8' }))[0];
+  assert.is(info.HostConfig.Memory, 48 * 1024 * 1024);
+  assert.is(info.HostConfig.NanoCpus, 5e8);
+  assert.is(info.HostConfig.PidsLimit, 64);
+  assert.ok(info.HostConfig.SecurityOpt.includes('no-new-privileges'));
+  assert.equal(info.Config.Labels['org.bulkhead.vendor'], VENDOR_A);
+  assert.match(info.Config.Labels['org.bulkhead.spec-hash'], /^[0-9a-f]{32}$/);
+  // Every capability dropped: the container's bounding set is empty.
+  const capBnd = execFileSync('podman', ['exec', 'bh-bridge-test-a-shop-web', 'grep', 'CapBnd', '/proc/1/status'], { encoding: 'utf8' });
+  assert.match(capBnd, /CapBnd:\s+0000000000000000/);
+});
+
+test("two vendors' containers cannot reach each other", async () => {
+  const file = writeApp('probe', `services:
+  probe:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+`);
+  const up = await bridge(file, VENDOR_B, 'up');
+  assert.is(up.code, 0, up.stderr);
+  const ipA = execFileSync('podman', ['inspect', 'bh-bridge-test-a-shop-web', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'], { encoding: 'utf8' }).trim();
+  assert.match(ipA, /^\d+\.\d+\.\d+\.\d+$/);
+  const attempt = (container: string) => execFileSync('podman', ['exec', container, 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ipA} 8080 | tail -1; true`], { encoding: 'utf8' }).trim();
+  assert.is(attempt('bh-bridge-test-a-shop-worker'), 'hello-v2', 'same vendor: reachable (so the probe itself works)');
+  assert.is(attempt('bh-bridge-test-b-probe-probe'), '', 'other vendor: no answer');
+  assert.is((await bridge(file, VENDOR_B, 'down')).code, 0);
+});
+
+test('down removes exactly what the deployment owns', async () => {
+  execFileSync('podman', ['run', '-d', '--name', 'bh-bridge-test-a-shop-bystander', '--label', 'org.bulkhead.vendor=someone-else', IMAGE, 'sleep', '3600'], { stdio: 'ignore' });
+  try {
+    const file = writeApp('shop', webApp(portA, 'hello-v2'));
+    const down = JSON.parse((await bridge(file, VENDOR_A, 'down', '--json')).stdout);
+    assert.equal(down.removed, ['worker', 'web']);
+    const left = execFileSync('podman', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' });
+    assert.match(left, /bh-bridge-test-a-shop-bystander/);
+    assert.not.match(left, /bh-bridge-test-a-shop-web\b/);
+  } finally {
+    execFileSync('podman', ['rm', '-f', '-t', '0', 'bh-bridge-test-a-shop-bystander'], { stdio: 'ignore' });
+  }
+});
+
+test('policy rejections stop `up` before the engine creates anything', async () => {
+  const file = writeApp('evil', `services:
+  evil:
+    image: ${IMAGE}
+    privileged: true
+    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]
+    ports: ["0.0.0.0:${portA}:80"]
+`);
+  const r = await bridge(file, VENDOR_A, 'up');
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /refused by the isolation policy:\n/);
+  for (const rule of ['privileged', 'engine-socket', 'ports']) assert.match(r.stderr, `[${rule}] services.evil:`);
+  const names = execFileSync('podman', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' });
+  assert.not.match(names, /evil/);
+});
+
+test('engine unreachable and missing image: clear errors', async () => {
+  const file = writeApp('missing', `services:\n  app:\n    image: localhost/does-not-exist:1\n`);
+  const missing = await bridge(file, VENDOR_A, 'up');
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /services\.app: image localhost\/does-not-exist:1 is not on this device/);
+  const down = await runCli(['--data-dir', dataDir, 'compose', 'up', '-f', file, '--vendor', VENDOR_A, '--host', 'unix:///nonexistent.sock']);
+  assert.is(down.code, 1);
+  assert.match(down.stderr, /container engine at \/nonexistent\.sock is unreachable/);
+});
+
+test.run();
