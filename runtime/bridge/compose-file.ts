@@ -81,8 +81,34 @@ function schemaProblem(e: ErrorObject): string | undefined {
   return `${at}: ${e.message}`;
 }
 
-function unsupportedKeys(doc: Record<string, unknown>): string[] {
+/** Networks: every service of a vendor sits on the vendor's own isolated network; nothing else. */
+function networkProblems(doc: Record<string, unknown>): string[] {
   const problems: string[] = [];
+  for (const name of Object.keys((doc.networks as Record<string, unknown> | undefined) ?? {})) {
+    if (name !== 'default') problems.push(`networks.${name}: custom networks are not supported; a vendor's services share one isolated network`);
+  }
+  for (const [svc, def] of Object.entries((doc.services as Record<string, Record<string, unknown>> | undefined) ?? {})) {
+    const nets = def?.networks;
+    const names = Array.isArray(nets) ? nets.map(String) : nets && typeof nets === 'object' ? Object.keys(nets) : [];
+    for (const n of names) {
+      if (n !== 'default') problems.push(`services.${svc}.networks.${n}: custom networks are not supported; a vendor's services share one isolated network`);
+    }
+  }
+  for (const [name, def] of Object.entries((doc.volumes as Record<string, Record<string, unknown> | null> | undefined) ?? {})) {
+    for (const key of Object.keys(def ?? {})) {
+      if (key !== 'labels') problems.push(`volumes.${name}.${key}: not supported by the Bulkhead container bridge (local named volumes only)`);
+    }
+  }
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const [name, def] of Object.entries((doc[kind] as Record<string, Record<string, unknown>> | undefined) ?? {})) {
+      if (!def || typeof def.file !== 'string') problems.push(`${kind}.${name}: only file-based ${kind} shipped in the package are supported`);
+    }
+  }
+  return problems;
+}
+
+function unsupportedKeys(doc: Record<string, unknown>): string[] {
+  const problems: string[] = networkProblems(doc);
   for (const key of Object.keys(doc)) {
     if (key.startsWith('x-') || TOP_LEVEL.has(key)) continue;
     problems.push(`${key}: not supported by the Bulkhead container bridge`);
@@ -117,6 +143,25 @@ function unsupportedKeys(doc: Record<string, unknown>): string[] {
 }
 
 export interface LoadedCompose { file: ComposeFile; warnings: string[] }
+
+/**
+ * Services with `profiles` run only when one of them is active; services without run always.
+ * Dropping an inactive service that an active one depends on is an error, as in Docker Compose.
+ */
+export function applyProfiles(file: ComposeFile, active: readonly string[], source: string): ComposeFile {
+  const kept = Object.fromEntries(Object.entries(file.services).filter(([, s]) => {
+    const profiles = s.profiles as string[] | undefined;
+    return !profiles || profiles.some((p) => active.includes(p));
+  }));
+  for (const [name, s] of Object.entries(kept)) {
+    const deps = Array.isArray(s.depends_on) ? s.depends_on.map(String) : Object.keys((s.depends_on as object | undefined) ?? {});
+    for (const d of deps) {
+      if (!kept[d] && file.services[d]) throw new ComposeError(source, [`services.${name}.depends_on: ${d} is only in profiles ${JSON.stringify(file.services[d]!.profiles)}, none of them active`]);
+    }
+  }
+  if (Object.keys(kept).length === 0) throw new ComposeError(source, [`no service is enabled with the active profiles (${active.join(', ') || 'none'})`]);
+  return { ...file, services: kept };
+}
 
 export function loadComposeText(text: string, source: string, variables: Readonly<Record<string, string>> = {}): LoadedCompose {
   let raw: unknown;

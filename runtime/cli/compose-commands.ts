@@ -7,7 +7,7 @@ import { applyContainerPolicy } from '../bridge/container-policy.js';
 import { composeDown, composeLogs, composePs, composeUp, DeployError } from '../bridge/compose-deployer.js';
 import { connectEngine, EngineError } from '../bridge/engine-connection.js';
 import { loadImageArchive } from '../bridge/image-archives.js';
-import { ComposeError, loadComposeText } from '../bridge/compose-file.js';
+import { applyProfiles, ComposeError, loadComposeText } from '../bridge/compose-file.js';
 import { InterpolationError, parseDotEnv } from '../bridge/compose-interpolation.js';
 import { containerPolicyFor, vendorSlug } from '../bridge/vendor-policy.js';
 import { CliError } from './cli-error.js';
@@ -19,7 +19,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-interface ComposeFlags { file: string; vendor: string; param: string[]; envFile?: string; json?: boolean; host?: string }
+interface ComposeFlags { file: string; vendor: string; param: string[]; profile: string[]; envFile?: string; json?: boolean; host?: string }
 
 /** Loads the file, applies the vendor's policy; shared by check and the engine verbs. */
 function prepare(flags: ComposeFlags, ctx: DeviceContext) {
@@ -45,6 +45,7 @@ function prepare(flags: ComposeFlags, ctx: DeviceContext) {
   let loaded;
   try {
     loaded = loadComposeText(text, flags.file, variables);
+    loaded = { ...loaded, file: applyProfiles(loaded.file, flags.profile, flags.file) };
   } catch (err) {
     if (err instanceof ComposeError) throw new CliError(err.message, ExitCode.BAD_INPUT);
     throw err;
@@ -63,7 +64,7 @@ async function engine(host?: string) {
   try {
     return await connectEngine(host);
   } catch (err) {
-    if (err instanceof EngineError) throw new CliError(err.message, ExitCode.FAILURE);
+    if (err instanceof EngineError) throw new CliError(`BH_ERR_ENGINE: ${err.message}`, ExitCode.FAILURE, 'BH_ERR_ENGINE');
     throw err;
   }
 }
@@ -74,6 +75,7 @@ function withComposeOptions(cmd: Command, needsFile = true): Command {
     .requiredOption('--vendor <NAME>', "vendor whose policy applies (margo.yaml's organization name)")
     .option('--param <NAME=VALUE>', 'deployment parameter for ${...} interpolation (repeatable)', collect, [])
     .option('--env-file <FILE>', '.env file for interpolation (default: .env beside the compose file, if any)')
+    .option('--profile <NAME>', 'enable services of this profile (repeatable)', collect, [])
     .option('--host <SOCKET>', 'engine socket, e.g. unix:///run/podman/podman.sock (default: DOCKER_HOST, then the usual sockets)')
     .option('--json', 'machine-readable output');
 }
@@ -106,7 +108,7 @@ export function registerComposeCommands(program: Command): void {
       await withDevice(command, async (ctx) => {
         const p = prepare(flags, ctx);
         if (p.violations.length) {
-          throw new CliError(`refused by the isolation policy:\n${p.violations.map((v) => `  - [${v.rule}] ${v.message}`).join('\n')}`, ExitCode.FAILURE, 'BH_ERR_POLICY');
+          throw new CliError(`BH_ERR_POLICY: refused by the isolation policy:\n${p.violations.map((v) => `  - [${v.rule}] ${v.message}`).join('\n')}`, ExitCode.FAILURE, 'BH_ERR_POLICY');
         }
         for (const w of p.loaded.warnings) process.stderr.write(`warning: ${w}\n`);
         const docker = await engine(flags.host);
@@ -121,7 +123,7 @@ export function registerComposeCommands(program: Command): void {
           const r = await composeUp({ docker, identity: p.identity, compose: p.loaded.file, enforced: p.services, projectDir: p.projectDir, sourceDir: p.sourceDir, onEvent: say(flags.json) });
           emit(flags.json, { ok: true, deployment: p.identity.deployment, ...r }, () => r.actions.map((a) => `${a.service}: ${a.action}`).join('\n'));
         } catch (err) {
-          if (err instanceof DeployError) throw new CliError(err.message, ExitCode.FAILURE, 'BH_ERR_DEPLOY');
+          if (err instanceof DeployError) throw new CliError(`BH_ERR_DEPLOY: ${err.message}`, ExitCode.FAILURE, 'BH_ERR_DEPLOY');
           throw err;
         }
       });

@@ -159,6 +159,55 @@ test('policy rejections stop `up` before the engine creates anything', async () 
   assert.not.match(names, /evil/);
 });
 
+test('a taken host port is a clear per-service error; what was created stays labelled and down removes it', async () => {
+  const blocker = net.createServer().listen(portA, '127.0.0.1');
+  await new Promise((r) => blocker.once('listening', r));
+  try {
+    const file = writeApp('shop', webApp(portA, 'hello-v3'));
+    const r = await bridge(file, VENDOR_A, 'up');
+    assert.is(r.code, 1);
+    assert.match(r.stderr, /services\.web: failed to start: port already taken/);
+    const labelled = execFileSync('podman', ['ps', '-a', '--filter', 'label=org.bulkhead.deployment=bridge-test-a-shop', '--format', '{{.Names}}'], { encoding: 'utf8' });
+    assert.match(labelled, /bh-bridge-test-a-shop-web/);
+    const down = JSON.parse((await bridge(file, VENDOR_A, 'down', '--json')).stdout);
+    assert.equal(down.removed, ['web']);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('file secrets are mounted read-only and not world-readable; image archives load before up', async () => {
+  const dir = path.join(tempDir(), 'secretive');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'token.txt'), 's3cret-token\n');
+  execFileSync('podman', ['tag', IMAGE, 'localhost/bulkhead-archive-test:1']);
+  const archive = path.join(dir, 'image.tar');
+  execFileSync('podman', ['save', '-o', archive, 'localhost/bulkhead-archive-test:1'], { stdio: 'ignore' });
+  execFileSync('podman', ['rmi', 'localhost/bulkhead-archive-test:1'], { stdio: 'ignore' });
+  fs.writeFileSync(path.join(dir, 'compose.yaml'), `services:
+  app:
+    image: localhost/bulkhead-archive-test:1
+    command: ["sh", "-c", "cat /run/secrets/token; stat -c %a /run/secrets/token; echo x > /run/secrets/token || echo read-only; exec sleep 3600"]
+    secrets: [token]
+secrets:
+  token:
+    file: ./token.txt
+`);
+  const file = path.join(dir, 'compose.yaml');
+  try {
+    const up = await bridge(file, VENDOR_A, 'up', '--image-archive', archive);
+    assert.is(up.code, 0, up.stderr);
+    await new Promise((r) => setTimeout(r, 500));
+    const logs = (await bridge(file, VENDOR_A, 'logs')).stdout;
+    assert.match(logs, /app \| s3cret-token/);
+    assert.match(logs, /app \| 400/);
+    assert.match(logs, /app \| read-only/);
+  } finally {
+    await bridge(file, VENDOR_A, 'down');
+    try { execFileSync('podman', ['rmi', '-f', 'localhost/bulkhead-archive-test:1'], { stdio: 'ignore' }); } catch { /* already gone */ }
+  }
+});
+
 test('engine unreachable and missing image: clear errors', async () => {
   const file = writeApp('missing', `services:\n  app:\n    image: localhost/does-not-exist:1\n`);
   const missing = await bridge(file, VENDOR_A, 'up');

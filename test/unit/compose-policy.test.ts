@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ComposeError, loadComposeText } from '../../runtime/bridge/compose-file.js';
+import { applyProfiles, ComposeError, loadComposeText } from '../../runtime/bridge/compose-file.js';
 import { interpolateString, InterpolationError, parseDotEnv } from '../../runtime/bridge/compose-interpolation.js';
 import { applyContainerPolicy, defaultVendorPolicy, parseMount, parsePort, type VendorContainerPolicy } from '../../runtime/bridge/container-policy.js';
 
@@ -107,6 +107,34 @@ test('a compliant service gets ALL dropped, no-new-privileges, ports bound to th
   assert.is(web.nanoCpus, 5e8, 'under the cap: kept');
   assert.is(web.pids, 256, 'absent: defaulted');
   assert.equal(web.mounts[0], { type: 'bind', source: `${root}/deployments/app/data`, target: '/data', readOnly: false });
+});
+
+test('custom networks and non-file secrets are errors, not silently dropped', () => {
+  const p = problems(`services:
+  web:
+    image: busybox
+    networks: [backend]
+networks:
+  backend: {}
+secrets:
+  token:
+    environment: TOKEN
+volumes:
+  data:
+    driver: nfs
+`);
+  assert.ok(p.some((x) => x.startsWith('networks.backend: custom networks are not supported')), p.join('\n'));
+  assert.ok(p.some((x) => x.startsWith('services.web.networks.backend: custom networks are not supported')), p.join('\n'));
+  assert.ok(p.includes('secrets.token: only file-based secrets shipped in the package are supported'), p.join('\n'));
+  assert.ok(p.some((x) => x.startsWith('volumes.data.driver: not supported')), p.join('\n'));
+});
+
+test('profiles: inactive services are left out; depending on one is an error', () => {
+  const { file } = loadComposeText('services:\n  web:\n    image: busybox\n  debug:\n    image: busybox\n    profiles: [debug]\n', 'compose.yaml');
+  assert.equal(Object.keys(applyProfiles(file, [], 'compose.yaml').services), ['web']);
+  assert.equal(Object.keys(applyProfiles(file, ['debug'], 'compose.yaml').services), ['web', 'debug']);
+  const { file: dep } = loadComposeText('services:\n  web:\n    image: busybox\n    depends_on: [debug]\n  debug:\n    image: busybox\n    profiles: [debug]\n', 'compose.yaml');
+  assert.throws(() => applyProfiles(dep, [], 'compose.yaml'), /services\.web\.depends_on: debug is only in profiles \["debug"\]/);
 });
 
 test('image digests can be required', () => {

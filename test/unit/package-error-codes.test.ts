@@ -1,20 +1,26 @@
-// Every package error code is documented in packages/README.md, and every documented code exists.
+// Every error code is documented (packages/README.md, runtime/README.md), every documented code exists,
+// and every code the sources use is defined.
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PackageErrorCode } from '../../packages/package-errors.js';
+import { BridgeErrorCode } from '../../runtime/bridge/bridge-errors.js';
 import { repoRoot } from '../support/paths.js';
 
-const readme = fs.readFileSync(path.join(repoRoot, 'packages', 'README.md'), 'utf8');
-const documented = [...readme.matchAll(/^\| `(BH_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]);
+const codesIn = (readme: string) => [...fs.readFileSync(path.join(repoRoot, readme), 'utf8').matchAll(/^\| `(BH_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]!);
+const documentedPackage = codesIn('packages/README.md');
+const documentedBridge = codesIn('runtime/README.md');
+const documented = [...documentedPackage, ...documentedBridge];
+const defined: Record<string, string> = { ...PackageErrorCode, ...BridgeErrorCode };
 
 test('every code is documented', () => {
-  for (const code of Object.keys(PackageErrorCode)) assert.ok(documented.includes(code), `${code} missing from packages/README.md`);
+  for (const code of Object.keys(PackageErrorCode)) assert.ok(documentedPackage.includes(code), `${code} missing from packages/README.md`);
+  for (const code of Object.keys(BridgeErrorCode)) assert.ok(documentedBridge.includes(code), `${code} missing from runtime/README.md`);
 });
 
 test('every documented code exists', () => {
-  for (const code of documented) assert.ok(code! in PackageErrorCode, `${code} documented but not defined`);
+  for (const code of documented) assert.ok(code in defined, `${code} documented but not defined`);
 });
 
 test('every code used in the sources is defined', () => {
@@ -27,7 +33,7 @@ test('every code used in the sources is defined', () => {
   };
   walk(path.join(repoRoot, 'packages'));
   walk(path.join(repoRoot, 'runtime'));
-  for (const code of used) assert.ok(code in PackageErrorCode, `${code} used but not defined`);
+  for (const code of used) assert.ok(code in defined, `${code} used but not defined`);
 });
 
 test.run();
