@@ -7,6 +7,8 @@ import { applyContainerPolicy } from '../bridge/container-policy.js';
 import { composeDown, composeLogs, composePs, composeUp, DeployError } from '../bridge/compose-deployer.js';
 import { connectEngine, EngineError } from '../bridge/engine-connection.js';
 import { loadImageArchive } from '../bridge/image-archives.js';
+import { composeComponent, PackageDeploymentError, withParameterEnvironment } from '../bridge/package-deployment.js';
+import { ArchiveError } from '../../packages/archive/archive-limits.js';
 import { applyProfiles, ComposeError, loadComposeText } from '../bridge/compose-file.js';
 import { InterpolationError, parseDotEnv } from '../bridge/compose-interpolation.js';
 import { containerPolicyFor, vendorSlug } from '../bridge/vendor-policy.js';
@@ -19,45 +21,86 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-interface ComposeFlags { file: string; vendor: string; param: string[]; profile: string[]; envFile?: string; json?: boolean; host?: string }
+interface ComposeFlags { file?: string; vendor?: string; app?: string; component?: string; param: string[]; profile: string[]; envFile?: string; json?: boolean; host?: string }
 
-/** Loads the file, applies the vendor's policy; shared by check and the engine verbs. */
+function parseParams(params: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new CliError(`--param "${p}": expected NAME=VALUE`, ExitCode.BAD_INPUT);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * Loads the Compose file (given with -f, or a compose component of an installed package with
+ * --app) and applies the vendor's policy; shared by check and the engine verbs.
+ */
 function prepare(flags: ComposeFlags, ctx: DeviceContext) {
+  if (Boolean(flags.app) === Boolean(flags.file)) throw new CliError('give either -f FILE --vendor NAME, or --app APP-ID (an installed package)', ExitCode.BAD_INPUT);
+  const params = parseParams(flags.param);
+  let file: string;
+  let vendor: string;
+  let project: string;
+  let parameterEnv: Record<string, string> = {};
+  let imageArchives: string[] = [];
+  let variables: Record<string, string> = {};
+  if (flags.app) {
+    const installed = ctx.installed.get(flags.app);
+    if (!installed) throw new CliError(`no installed application "${flags.app}" (bulkhead install it first)`, ExitCode.BAD_INPUT);
+    vendor = installed.vendor;
+    if (flags.vendor && flags.vendor !== vendor) throw new CliError(`--vendor ${flags.vendor}: ${flags.app} belongs to ${vendor}`, ExitCode.BAD_INPUT);
+    const policy = containerPolicyFor(vendor, ctx.policy, ctx.dataDir);
+    let component;
+    try {
+      component = composeComponent(installed.path, flags.component, params, path.join(policy.dataRoot, 'packages', `${flags.app}-${flags.component ?? 'compose'}`));
+    } catch (err) {
+      if (err instanceof PackageDeploymentError || err instanceof ArchiveError) throw new CliError(err.message, ExitCode.BAD_INPUT);
+      throw err;
+    }
+    file = component.composeFile;
+    project = `${flags.app}-${component.component}`;
+    parameterEnv = component.environment;
+    imageArchives = component.imageArchives;
+    variables = { ...parameterEnv };
+  } else {
+    if (!flags.vendor) throw new CliError('--vendor is required with -f', ExitCode.BAD_INPUT);
+    file = flags.file!;
+    vendor = flags.vendor;
+    project = '';
+    variables = params;
+  }
   let text: string;
   try {
-    text = fs.readFileSync(flags.file, 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch {
-    throw new CliError(`${flags.file}: cannot read`, ExitCode.BAD_INPUT);
+    throw new CliError(`${file}: cannot read`, ExitCode.BAD_INPUT);
   }
-  const sourceDir = path.dirname(path.resolve(flags.file));
+  const sourceDir = path.dirname(path.resolve(file));
   const envFile = flags.envFile ?? (fs.existsSync(path.join(sourceDir, '.env')) ? path.join(sourceDir, '.env') : undefined);
-  let variables: Record<string, string> = {};
   try {
-    if (envFile) variables = parseDotEnv(fs.readFileSync(envFile, 'utf8'), envFile);
+    // Precedence, lowest first: .env, then deployment parameters / --param.
+    if (envFile) variables = { ...parseDotEnv(fs.readFileSync(envFile, 'utf8'), envFile), ...variables };
   } catch (err) {
     throw new CliError(err instanceof InterpolationError ? err.message : `${envFile}: cannot read`, ExitCode.BAD_INPUT);
   }
-  for (const p of flags.param) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new CliError(`--param "${p}": expected NAME=VALUE`, ExitCode.BAD_INPUT);
-    variables[p.slice(0, eq)] = p.slice(eq + 1);
-  }
   let loaded;
   try {
-    loaded = loadComposeText(text, flags.file, variables);
-    loaded = { ...loaded, file: applyProfiles(loaded.file, flags.profile, flags.file) };
+    loaded = loadComposeText(text, file, variables);
+    loaded = { ...loaded, file: withParameterEnvironment(applyProfiles(loaded.file, flags.profile, file), parameterEnv) };
   } catch (err) {
     if (err instanceof ComposeError) throw new CliError(err.message, ExitCode.BAD_INPUT);
     throw err;
   }
-  const policy = containerPolicyFor(flags.vendor, ctx.policy, ctx.dataDir);
+  const policy = containerPolicyFor(vendor, ctx.policy, ctx.dataDir);
+  project ||= loaded.file.name ?? path.basename(sourceDir);
   // Relative bind mounts resolve where the bridge deploys the project: under the vendor's data root.
-  const project = loaded.file.name ?? path.basename(sourceDir);
   const projectDir = path.join(policy.dataRoot, 'deployments', project);
   const { violations, services } = applyContainerPolicy(loaded.file, policy, projectDir);
-  const slug = vendorSlug(flags.vendor);
-  const identity = { vendor: flags.vendor, app: project, deployment: `${slug}-${project}`, network: `bh-${slug}` };
-  return { loaded, policy, violations, services, identity, projectDir, sourceDir };
+  const slug = vendorSlug(vendor);
+  const identity = { vendor, app: flags.app ?? project, deployment: `${slug}-${project}`, network: `bh-${slug}` };
+  return { loaded, policy, violations, services, identity, projectDir, sourceDir, vendor, file, imageArchives };
 }
 
 async function engine(host?: string) {
@@ -69,11 +112,13 @@ async function engine(host?: string) {
   }
 }
 
-function withComposeOptions(cmd: Command, needsFile = true): Command {
-  if (needsFile) cmd.requiredOption('-f, --file <FILE>', 'compose.yaml');
+function withComposeOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--vendor <NAME>', "vendor whose policy applies (margo.yaml's organization name)")
-    .option('--param <NAME=VALUE>', 'deployment parameter for ${...} interpolation (repeatable)', collect, [])
+    .option('-f, --file <FILE>', 'compose.yaml (with --vendor)')
+    .option('--vendor <NAME>', "vendor whose policy applies (margo.yaml's organization name)")
+    .option('--app <APP-ID>', 'instead of -f: the compose component of an installed package (its vendor, parameters and image archives)')
+    .option('--component <NAME>', 'with --app: which compose component, when the package has several')
+    .option('--param <NAME=VALUE>', 'with -f: a variable for ${...} interpolation; with --app: a deployment parameter value (repeatable)', collect, [])
     .option('--env-file <FILE>', '.env file for interpolation (default: .env beside the compose file, if any)')
     .option('--profile <NAME>', 'enable services of this profile (repeatable)', collect, [])
     .option('--host <SOCKET>', 'engine socket, e.g. unix:///run/podman/podman.sock (default: DOCKER_HOST, then the usual sockets)')
@@ -89,13 +134,14 @@ export function registerComposeCommands(program: Command): void {
     .description('list every isolation-policy violation of a Compose file (the engine is not contacted)'))
     .action(async (flags: ComposeFlags, command: Command) => {
       await withDevice(command, (ctx) => {
-        const { loaded, violations, services } = prepare(flags, ctx);
-        emit(flags.json, { ok: violations.length === 0, vendor: flags.vendor, warnings: loaded.warnings, violations, services },
+        const p = prepare(flags, ctx);
+        const { loaded, violations, services } = p;
+        emit(flags.json, { ok: violations.length === 0, vendor: p.vendor, warnings: loaded.warnings, violations, services },
           () => [
             ...loaded.warnings.map((w) => `warning: ${w}`),
             ...(violations.length
               ? violations.map((v) => `violation [${v.rule}] ${v.message}`)
-              : [`${flags.file}: no violations for ${flags.vendor}`, ...services.flatMap((s) => s.adjustments.map((a) => `  ${s.name}: ${a}`))]),
+              : [`${p.file}: no violations for ${p.vendor}`, ...services.flatMap((s) => s.adjustments.map((a) => `  ${s.name}: ${a}`))]),
           ].join('\n'));
         if (violations.length) process.exitCode = ExitCode.FAILURE;
       });
@@ -112,7 +158,7 @@ export function registerComposeCommands(program: Command): void {
         }
         for (const w of p.loaded.warnings) process.stderr.write(`warning: ${w}\n`);
         const docker = await engine(flags.host);
-        for (const archive of flags.imageArchive) {
+        for (const archive of [...p.imageArchives, ...flags.imageArchive]) {
           const image = await loadImageArchive(docker, archive, progressReporter(`loading ${path.basename(archive)}`)).catch((err: Error) => {
             throw new CliError(err.message, ExitCode.FAILURE);
           });
@@ -152,7 +198,7 @@ export function registerComposeCommands(program: Command): void {
     .action(async (service: string | undefined, flags: ComposeFlags & { tail: string }, command: Command) => {
       await withDevice(command, async (ctx) => {
         const p = prepare(flags, ctx);
-        if (service && !p.loaded.file.services[service]) throw new CliError(`no service "${service}" in ${flags.file}`, ExitCode.BAD_INPUT);
+        if (service && !p.loaded.file.services[service]) throw new CliError(`no service "${service}" in ${p.file}`, ExitCode.BAD_INPUT);
         const text = await composeLogs(await engine(flags.host), p.identity.deployment, service, Number(flags.tail) || 200);
         if (text) process.stdout.write(`${text}\n`);
       });

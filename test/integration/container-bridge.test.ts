@@ -208,6 +208,55 @@ secrets:
   }
 });
 
+test('a compose component of an installed, signed package deploys with its Margo parameters as environment', async () => {
+  const { craftTarGz, makeKey, makePackage } = await import('../support/package-fixtures.js');
+  const compose = `services:
+  web:
+    image: ${IMAGE}
+    command: ["sh", "-c", "mkdir -p /tmp/www && echo \\"$$GREETING from $$SITE\\" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
+    environment:
+      SITE: plant-7
+    ports: ["${portA}:8080"]
+`;
+  const archive = fs.readFileSync(craftTarGz(path.join(tempDir(), 'web.tar.gz'), [
+    { path: 'storefront/', type: 'Directory' }, { path: 'storefront/compose.yaml', data: compose },
+  ]));
+  const pkg = await makePackage({
+    id: 'shopapp', version: '1.0.0', vendor: VENDOR_A, files: { 'compose/storefront.tar.gz': archive },
+    manifestExtra: `  - type: compose
+    components:
+      - name: storefront
+        properties:
+          archive: compose/storefront.tar.gz
+parameters:
+  greeting:
+    value: hello
+    targets:
+      - pointer: GREETING
+        components: [storefront]
+`,
+  });
+  const key = await makeKey();
+  assert.is((await runCli(['sign', pkg, '-k', key.secretFile])).code, 0);
+  await runCli(['--data-dir', dataDir, 'trust', 'add', key.publicFile, '--vendor', VENDOR_A]);
+  const install = await runCli(['--data-dir', dataDir, 'install', pkg]);
+  assert.is(install.code, 0, install.stderr);
+  const app = (...args: string[]) => runCli(['--data-dir', dataDir, 'compose', ...args, '--app', 'shopapp']);
+  try {
+    const up = await app('up', '--param', 'greeting=moin');
+    assert.is(up.code, 0, up.stderr);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.is((await (await fetch(`http://127.0.0.1:${portA}/`)).text()).trim(), 'moin from plant-7');
+    const info = JSON.parse(execFileSync('podman', ['inspect', 'bh-bridge-test-a-shopapp-storefront-web'], { encoding: 'utf8' }))[0];
+    assert.is(info.Config.Labels['org.bulkhead.app'], 'shopapp');
+    const unknown = await app('up', '--param', 'nope=1');
+    assert.is(unknown.code, 125);
+    assert.match(unknown.stderr, /--param nope: shopapp declares no parameter "nope"/);
+  } finally {
+    assert.is((await app('down')).code, 0);
+  }
+});
+
 test('engine unreachable and missing image: clear errors', async () => {
   const file = writeApp('missing', `services:\n  app:\n    image: localhost/does-not-exist:1\n`);
   const missing = await bridge(file, VENDOR_A, 'up');
