@@ -16,10 +16,8 @@ import { CliError } from './cli-error.js';
 import { withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { emit, progressReporter } from './output.js';
+import { collect } from './repeatable-option.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 interface ComposeFlags { file?: string; vendor?: string; app?: string; component?: string; param: string[]; profile: string[]; envFile?: string; json?: boolean; host?: string }
 

@@ -18,10 +18,8 @@ import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { asCliError, emit, progressReporter } from './output.js';
+import { collect } from './repeatable-option.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function mustExist(file: string, what: string): void {
   if (!fs.existsSync(file)) throw new CliError(`${what} ${file}: no such file`, ExitCode.BAD_INPUT);

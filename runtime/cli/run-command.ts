@@ -9,6 +9,7 @@ import { ISOLATION_LEVELS, runSandboxed, type IsolationLevel } from '../sandbox/
 import { ExitCode } from './exit-codes.js';
 import { CliError } from './cli-error.js';
 import { parseDuration, parseSize, UnitError } from './parse-units.js';
+import { collect } from './repeatable-option.js';
 
 export const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
 
@@ -55,9 +56,6 @@ export function parseEnvFlag(text: string, hostEnv: NodeJS.ProcessEnv = process.
   return [name, inherited];
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 export function registerRunCommand(program: Command): void {
   program

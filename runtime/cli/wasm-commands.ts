@@ -7,10 +7,8 @@ import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { asCliError, emit } from './output.js';
+import { collect } from './repeatable-option.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function readFile(file: string, what: string): Buffer {
   try {

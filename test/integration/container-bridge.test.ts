@@ -143,20 +143,35 @@ test('down removes exactly what the deployment owns', async () => {
   }
 });
 
-test('policy rejections stop `up` before the engine creates anything', async () => {
-  const file = writeApp('evil', `services:
-  evil:
-    image: ${IMAGE}
-    privileged: true
-    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]
-    ports: ["0.0.0.0:${portA}:80"]
-`);
+test('every policy rejection stops `up` before the engine creates anything', async () => {
+  // One service per rule, so each refusal is attributed to its own service and rule.
+  const cases: Record<string, [string, string]> = {
+    privileged: ['privileged', 'privileged: true'],
+    hostnet: ['network_mode', 'network_mode: host'],
+    hostpid: ['pid', 'pid: host'],
+    hostipc: ['ipc', 'ipc: host'],
+    hostuserns: ['userns_mode', 'userns_mode: host'],
+    device: ['devices', 'devices: ["/dev/null:/dev/x"]'],
+    outside: ['bind-mount', 'volumes: ["/etc:/host-etc:ro"]'],
+    socket: ['engine-socket', 'volumes: ["/run/podman/podman.sock:/engine.sock"]'],
+    caps: ['cap_add', 'cap_add: [SYS_ADMIN]'],
+    seccomp: ['security_opt', 'security_opt: ["seccomp=unconfined"]'],
+    portrange: ['ports', 'ports: ["1:80"]'],
+    address: ['ports', `ports: ["0.0.0.0:${portA}:80"]`],
+  };
+  const yaml = 'services:\n' + Object.entries(cases).map(([name, [, line]]) => `  ${name}:\n    image: ${IMAGE}\n    ${line}\n`).join('');
+  const file = writeApp('evil', yaml);
   const r = await bridge(file, VENDOR_A, 'up');
   assert.is(r.code, 1);
-  assert.match(r.stderr, /refused by the isolation policy:\n/);
-  for (const rule of ['privileged', 'engine-socket', 'ports']) assert.match(r.stderr, `[${rule}] services.evil:`);
+  assert.match(r.stderr, /BH_ERR_POLICY: refused by the isolation policy:\n/);
+  for (const [name, [rule]] of Object.entries(cases)) assert.match(r.stderr, `[${rule}] services.${name}:`, name);
   const names = execFileSync('podman', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' });
   assert.not.match(names, /evil/);
+  // Image pinning, when the operator requires it, refuses a tag.
+  const strictDir = tempDir('bulkhead-strict-');
+  fs.writeFileSync(path.join(strictDir, 'policy.yaml'), `vendors:\n  ${VENDOR_A}:\n    requireImageDigest: true\n`);
+  const pinned = await runCli(['--data-dir', strictDir, 'compose', 'up', '-f', writeApp('tagged', `services:\n  app:\n    image: ${IMAGE}\n`), '--vendor', VENDOR_A]);
+  assert.match(pinned.stderr, /\[image-digest\] services\.app: image "[^"]+" must be pinned by digest/);
 });
 
 test('a taken host port is a clear per-service error; what was created stays labelled and down removes it', async () => {
