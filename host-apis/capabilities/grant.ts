@@ -1,0 +1,136 @@
+// A vendor app's effective grant: what its manifest requests, intersected with what the operator's
+// policy allows that vendor. Anything requested but not allowed is denied, and each denial names
+// the request and the policy entry that would allow it, so operators and vendors can act on it.
+import path from 'node:path';
+import { parseNetRule, type NetRule } from './net-rules.js';
+
+/** Whether the operator's rule covers everything the requested rule could reach. */
+function netRuleSubsumes(operator: NetRule, wanted: NetRule): boolean {
+  const portOk = operator.port === '*' || operator.port === wanted.port;
+  const hostOk = operator.host === '*' || operator.host === wanted.host ||
+    (operator.host.startsWith('*.') && wanted.host.endsWith(operator.host.slice(1)) && wanted.host.length > operator.host.length - 1);
+  return portOk && hostOk;
+}
+
+export interface CapabilityRequest {
+  fs?: { guest: string; path: string; mode?: 'ro' | 'rw' }[];
+  net?: { connect?: string[]; listen?: number[] };
+  kv?: { namespace?: string; quota?: string };
+  messaging?: { publish?: string[]; subscribe?: string[] };
+  env?: Record<string, string>;
+}
+
+export interface OperatorGrantPolicy {
+  /** The vendor's data root; fs grants are directories inside it. */
+  dataRoot: string;
+  fsWritable: boolean;
+  netConnect: string[];
+  netListen: { from: number; to: number };
+  kvQuotaBytes: number;
+  publish: string[];
+  subscribe: string[];
+  env: string[];
+}
+
+/** Deny-all defaults: a vendor the operator has not configured gets nothing but its data root. */
+export function denyAllPolicy(dataRoot: string): OperatorGrantPolicy {
+  return { dataRoot, fsWritable: false, netConnect: [], netListen: { from: 0, to: -1 }, kvQuotaBytes: 0, publish: [], subscribe: [], env: [] };
+}
+
+export interface EffectiveGrant {
+  fs: { guestPath: string; hostPath: string; readOnly: boolean }[];
+  netConnect: NetRule[];
+  netListen: number[];
+  kv: { namespace: string; quotaBytes: number } | undefined;
+  publish: string[];
+  subscribe: string[];
+  env: Record<string, string>;
+}
+
+export interface Denial { capability: string; requested: string; reason: string }
+
+/** MQTT-style topic patterns: "+" one level, "#" the rest. */
+export function topicMatches(pattern: string, topic: string): boolean {
+  const p = pattern.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '#') return true;
+    if (i >= t.length || (p[i] !== '+' && p[i] !== t[i])) return false;
+  }
+  return p.length === t.length;
+}
+
+/** Whether every topic `requested` can match is also matched by `allowed` (pattern subsumption). */
+export function subsumes(allowed: string, requested: string): boolean {
+  const a = allowed.split('/');
+  const r = requested.split('/');
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === '#') return true;
+    if (i >= r.length || r[i] === '#') return false;
+    if (a[i] === '+') continue;
+    if (r[i] === '+' || a[i] !== r[i]) return false;
+  }
+  return a.length === r.length;
+}
+
+function patternCovered(requested: string, allowed: readonly string[]): boolean {
+  return allowed.some((a) => subsumes(a, requested));
+}
+
+const UNITS: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+export function effectiveGrant(vendor: string, app: string, request: CapabilityRequest, policy: OperatorGrantPolicy): { grant: EffectiveGrant; denials: Denial[] } {
+  const denials: Denial[] = [];
+  const grant: EffectiveGrant = { fs: [], netConnect: [], netListen: [], kv: undefined, publish: [], subscribe: [], env: {} };
+  const root = path.resolve(policy.dataRoot);
+
+  for (const f of request.fs ?? []) {
+    const hostPath = path.resolve(root, f.path);
+    const rel = path.relative(root, hostPath);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      denials.push({ capability: 'fs', requested: `${f.guest} -> ${f.path}`, reason: `outside ${vendor}'s data root` });
+      continue;
+    }
+    const wantsWrite = f.mode === 'rw';
+    if (wantsWrite && !policy.fsWritable) {
+      denials.push({ capability: 'fs', requested: `${f.guest} (rw)`, reason: 'policy grants this vendor read-only files (fsWritable: false); granted read-only' });
+    }
+    grant.fs.push({ guestPath: f.guest, hostPath, readOnly: !(wantsWrite && policy.fsWritable) });
+  }
+
+  const operatorRules = policy.netConnect.map(parseNetRule);
+  for (const text of request.net?.connect ?? []) {
+    const wanted = parseNetRule(text);
+    if (operatorRules.some((r) => netRuleSubsumes(r, wanted))) grant.netConnect.push(wanted);
+    else denials.push({ capability: 'net.connect', requested: text, reason: `not in the operator's net.connect list for ${vendor}` });
+  }
+  for (const port of request.net?.listen ?? []) {
+    if (port >= policy.netListen.from && port <= policy.netListen.to) grant.netListen.push(port);
+    else denials.push({ capability: 'net.listen', requested: String(port), reason: policy.netListen.to < policy.netListen.from ? `${vendor} has no listen port range` : `outside ${vendor}'s range ${policy.netListen.from}-${policy.netListen.to}` });
+  }
+
+  if (request.kv) {
+    const m = request.kv.quota ? /^(\d+)(Ki|Mi|Gi)$/.exec(request.kv.quota) : null;
+    const wanted = m ? Number(m[1]) * UNITS[m[2]!]! : policy.kvQuotaBytes;
+    if (policy.kvQuotaBytes <= 0) {
+      denials.push({ capability: 'kv', requested: request.kv.quota ?? 'default', reason: `no kv quota for ${vendor}` });
+    } else {
+      if (wanted > policy.kvQuotaBytes) denials.push({ capability: 'kv', requested: request.kv.quota!, reason: `above ${vendor}'s quota of ${policy.kvQuotaBytes} bytes; capped` });
+      // The namespace is always the vendor's own (plus the app's name when it asks for one).
+      grant.kv = { namespace: `${vendor}/${request.kv.namespace ?? app}`, quotaBytes: Math.min(wanted, policy.kvQuotaBytes) };
+    }
+  }
+
+  for (const [kind, allowed] of [['publish', policy.publish], ['subscribe', policy.subscribe]] as const) {
+    for (const pattern of request.messaging?.[kind] ?? []) {
+      if (patternCovered(pattern, allowed)) grant[kind].push(pattern);
+      else denials.push({ capability: `messaging.${kind}`, requested: pattern, reason: `not within ${vendor}'s ${kind} topics (${allowed.join(', ') || 'none'})` });
+    }
+  }
+
+  for (const [name, value] of Object.entries(request.env ?? {})) {
+    if (policy.env.includes(name) || policy.env.includes('*')) grant.env[name] = value;
+    else denials.push({ capability: 'env', requested: name, reason: `not in the operator's env allow-list for ${vendor}` });
+  }
+  return { grant, denials };
+}
