@@ -1,34 +1,53 @@
-// The `bulkhead` command: composition root of the CLI verbs.
+// The `bulkhead` command: composition root of the CLI verbs. Each verb group's module (and the
+// libraries it needs: dockerode, libsodium, SQLite...) is imported only when that verb runs, so
+// `bulkhead run` starts without loading the container bridge; help loads them all.
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
-import { registerComposeCommands } from './compose-commands.js';
-import { registerPackageCommands } from './package-commands.js';
-import { registerRegistryCommands } from './registry-commands.js';
-import { registerRunCommand } from './run-command.js';
-import { registerTrustCommands } from './trust-commands.js';
-import { registerWasmCommands } from './wasm-commands.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+const GROUPS: Record<string, () => Promise<Register>> = {
+  run: () => import('./run-command.js').then((m) => m.registerRunCommand),
+  package: () => import('./package-commands.js').then((m) => m.registerPackageCommands),
+  trust: () => import('./trust-commands.js').then((m) => m.registerTrustCommands),
+  registry: () => import('./registry-commands.js').then((m) => m.registerRegistryCommands),
+  wasm: () => import('./wasm-commands.js').then((m) => m.registerWasmCommands),
+  compose: () => import('./compose-commands.js').then((m) => m.registerComposeCommands),
+};
+const VERB_GROUP: Record<string, keyof typeof GROUPS> = {
+  run: 'run', keygen: 'package', pack: 'package', sign: 'package', verify: 'package', inspect: 'package', install: 'package',
+  trust: 'trust', push: 'registry', pull: 'registry', wasm: 'wasm', compose: 'compose',
+};
+
+/** The verb in argv, skipping global options (and --data-dir's value). */
+export function verbOf(argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--data-dir') { i++; continue; }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return undefined;
+}
+
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('bulkhead')
-    .description('Run signed multi-vendor apps in capability-scoped WebAssembly sandboxes')
+    .description('Run signed multi-vendor apps in capability-scoped WebAssembly sandboxes and isolated containers')
     .version('0.1.0')
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .option('--data-dir <DIR>', 'device state directory (default $BULKHEAD_DATA_DIR, /var/lib/bulkhead as root, else ~/.local/share/bulkhead)')
     .exitOverride();
-  registerRunCommand(program);
-  registerPackageCommands(program);
-  registerTrustCommands(program);
-  registerRegistryCommands(program);
-  registerWasmCommands(program);
-  registerComposeCommands(program);
+  const group = VERB_GROUP[verbOf(argv) ?? ''];
+  const wanted = group ? [GROUPS[group]!] : Object.values(GROUPS);
+  for (const load of wanted) (await load())(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
