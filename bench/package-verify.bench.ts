@@ -60,6 +60,18 @@ for (const mib of sizes) {
   await signPackageFile(pkg, key, { id: 'bench', version: '1.0.0', vendor: 'Bench Vendor' }, `${pkg}.minisig`);
   const bytes = fs.statSync(pkg).size;
 
+  // The I/O bound: reading the file with the same chunking, no hashing.
+  const readSpeeds: number[] = [];
+  for (let i = 0; i < (mib >= 1024 ? 2 : 3); i++) {
+    const t0 = performance.now();
+    const fh = await fs.promises.open(pkg, 'r');
+    const buf = Buffer.allocUnsafe(MiB);
+    while ((await fh.read(buf, 0, MiB, null)).bytesRead > 0) { /* read only */ }
+    await fh.close();
+    readSpeeds.push(bytes / MiB / ((performance.now() - t0) / 1000));
+  }
+  rows.push({ label: `read a ${mib} MiB package file, no hashing (I/O bound)`, unit: 'MB/s', samples: readSpeeds, note: 'MiB/s' });
+
   progress(`verifying ${mib} MiB`);
   const runs = mib >= 1024 ? 3 : mib >= 100 ? 5 : 20;
   const speeds: number[] = [];
@@ -91,7 +103,8 @@ for (const mib of sizes) {
     rows.push({ label: 'full install-time check of a 100 MiB package (signature, SHA-256, listing, extraction)', unit: 'MB/s', samples: full, note: 'MiB/s, for context' });
   }
   rows.push({ label: `verify the signature of a ${mib} MiB package`, unit: 'MB/s', samples: speeds, note: `MiB/s; peak RSS growth ${(peakRssDelta / MiB).toFixed(1)} MiB` });
-  extra.push(`- ${mib} MiB: verification at ${(median(speeds) / median(rawBlake) * 100).toFixed(0)}% of raw BLAKE2b-512, ${(median(speeds) / median(rawSha) * 100).toFixed(0)}% of raw SHA-256; peak RSS growth ${(peakRssDelta / MiB).toFixed(1)} MiB`);
+  const bound = Math.min(median(rawBlake), median(readSpeeds));
+  extra.push(`- ${mib} MiB: verification at ${(median(speeds) / median(rawBlake) * 100).toFixed(0)}% of raw in-memory BLAKE2b-512 (${(median(speeds) / bound * 100).toFixed(0)}% of min(raw hash, file read)), ${(median(speeds) / median(rawSha) * 100).toFixed(0)}% of raw SHA-256; peak RSS growth ${(peakRssDelta / MiB).toFixed(1)} MiB`);
   fs.rmSync(pkg, { force: true });
 }
 fs.rmSync(work, { recursive: true, force: true });
