@@ -30,12 +30,6 @@ async function pushFile(client: RegistryClient, repo: string, file: string, medi
   return { mediaType, digest, size, annotations: { [TITLE]: title } };
 }
 
-async function pushBytes(client: RegistryClient, repo: string, bytes: Buffer, mediaType: string, title?: string): Promise<Descriptor> {
-  const digest = sha256(bytes);
-  await client.pushBlob(repo, digest, bytes.length, () => bytes);
-  return { mediaType, digest, size: bytes.length, ...(title ? { annotations: { [TITLE]: title } } : {}) };
-}
-
 export async function pushPackage(client: RegistryClient, pkgFile: string, ref: OciReference, signatureFiles: string[], onStep?: (msg: string) => void): Promise<PushResult> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-push-'));
   try {
