@@ -1,6 +1,7 @@
 // Where a sandbox's stdin/stdout/stderr go. The CLI hands the process's own fds; the runtime can
 // hand a sink that captures into its log store.
 import fs from 'node:fs';
+import { sleepNs } from './clocks.js';
 
 export interface OutputSink {
   write(bytes: Uint8Array): void;
@@ -10,8 +11,6 @@ export interface InputSource {
   /** Reads into `into`, blocking; returns 0 at end of input. */
   read(into: Uint8Array): number;
 }
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** Writes to a host fd, retrying when the fd is a non-blocking pipe that is momentarily full. */
 export function fdSink(fd: number): OutputSink {
@@ -23,7 +22,7 @@ export function fdSink(fd: number): OutputSink {
           offset += fs.writeSync(fd, bytes, offset, bytes.length - offset);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-          Atomics.wait(sleeper, 0, 0, 1);
+          sleepNs(1_000_000n);
         }
       }
     },
@@ -40,7 +39,7 @@ export function fdSource(fd: number): InputSource {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'EOF') return 0;
           if (code !== 'EAGAIN') throw err;
-          Atomics.wait(sleeper, 0, 0, 1);
+          sleepNs(1_000_000n);
         }
       }
     },

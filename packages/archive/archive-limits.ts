@@ -17,4 +17,9 @@ export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
   maxPackedBytes: 2 * 1024 ** 3,
 };
 
-export class ArchiveError extends Error {}
+export class ArchiveError extends Error {
+  /** `limit`: a configured size/entry/ratio limit was exceeded, rather than an unsafe entry. */
+  constructor(message: string, readonly limit = false) {
+    super(message);
+  }
+}

@@ -51,7 +51,7 @@ function checkLink(entry: ArchiveEntry, seen: Map<string, ArchiveEntry>, where: 
 export function inspectArchive(file: string, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS, where = file): ArchiveEntry[] {
   const packed = fs.statSync(file).size;
   if (packed > limits.maxPackedBytes) {
-    throw new ArchiveError(`${where}: ${packed} bytes, over the limit of ${limits.maxPackedBytes}`);
+    throw new ArchiveError(`${where}: ${packed} bytes, over the limit of ${limits.maxPackedBytes}`, true);
   }
   const entries: ArchiveEntry[] = [];
   const seen = new Map<string, ArchiveEntry>();
@@ -71,13 +71,13 @@ export function inspectArchive(file: string, limits: ArchiveLimits = DEFAULT_ARC
         if (previous && !(previous.type === 'directory' && type === 'directory')) {
           throw new ArchiveError(`${where}: entry "${entry.path}" appears twice`);
         }
-        if (entries.length + 1 > limits.maxEntries) throw new ArchiveError(`${where}: more than ${limits.maxEntries} entries`);
+        if (entries.length + 1 > limits.maxEntries) throw new ArchiveError(`${where}: more than ${limits.maxEntries} entries`, true);
         unpacked += entry.size;
         if (unpacked > limits.maxUnpackedBytes) {
-          throw new ArchiveError(`${where}: unpacks to more than ${limits.maxUnpackedBytes} bytes`);
+          throw new ArchiveError(`${where}: unpacks to more than ${limits.maxUnpackedBytes} bytes`, true);
         }
         if (unpacked > 1024 * 1024 && unpacked / Math.max(packed, 1) > limits.maxCompressionRatio) {
-          throw new ArchiveError(`${where}: compression ratio over ${limits.maxCompressionRatio}:1, refused as a likely decompression bomb`);
+          throw new ArchiveError(`${where}: compression ratio over ${limits.maxCompressionRatio}:1, refused as a likely decompression bomb`, true);
         }
         seen.set(entry.path, entry);
         entries.push(entry);
@@ -87,7 +87,8 @@ export function inspectArchive(file: string, limits: ArchiveLimits = DEFAULT_ARC
   } catch (err) {
     if (err instanceof ArchiveError) throw err;
     const message = (err as Error).message;
-    throw new ArchiveError(`${where}: not a readable tar.gz archive (${message})`);
+    // node-tar has its own inflation-ratio guard; its refusal is a limit, like ours.
+    throw new ArchiveError(`${where}: not a readable tar.gz archive (${message})`, /decompression ratio/.test(message));
   }
   return entries;
 }

@@ -58,8 +58,7 @@ export async function verifyPackageInto(file: string, staging: string, options: 
     extractArchive(file, staging, entries);
   } catch (err) {
     if (err instanceof ArchiveError) {
-      const code = /limit|more than|over|ratio|bomb/.test(err.message) ? 'BH_ERR_ARCHIVE_LIMIT' : 'BH_ERR_ARCHIVE_UNSAFE';
-      throw new PackageError(code, err.message);
+      throw new PackageError(err.limit ? 'BH_ERR_ARCHIVE_LIMIT' : 'BH_ERR_ARCHIVE_UNSAFE', err.message);
     }
     throw err;
   }

@@ -15,7 +15,7 @@ import { containerPolicyFor, vendorSlug } from '../bridge/vendor-policy.js';
 import { CliError } from './cli-error.js';
 import { withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
-import { emit, progressReporter } from './output.js';
+import { emit, progressReporter, stepReporter as say } from './output.js';
 import { collect } from './repeatable-option.js';
 
 
@@ -123,7 +123,6 @@ function withComposeOptions(cmd: Command): Command {
     .option('--json', 'machine-readable output');
 }
 
-const say = (json?: boolean) => (json || !process.stderr.isTTY ? undefined : (m: string) => process.stderr.write(`${m}\n`));
 
 export function registerComposeCommands(program: Command): void {
   const compose = program.command('compose').description('Compose workloads on the local engine under the per-vendor isolation policy');

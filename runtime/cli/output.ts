@@ -17,6 +17,11 @@ export function asCliError(err: unknown): unknown {
   return err;
 }
 
+/** Step messages of a long operation on stderr, only for a person watching (quiet by default otherwise). */
+export function stepReporter(json?: boolean): ((message: string) => void) | undefined {
+  return json || !process.stderr.isTTY ? undefined : (message) => process.stderr.write(`${message}\n`);
+}
+
 /** Progress on stderr for long operations, only when a person is watching (a TTY). */
 export function progressReporter(label: string): ((done: number, total: number) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;

@@ -8,7 +8,7 @@ import { pullPackage, pushPackage } from '../../packages/oci/package-transport.j
 import { defaultSignatureFiles } from '../../packages/signing/package-signature.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
-import { asCliError, emit } from './output.js';
+import { asCliError, emit, stepReporter as step } from './output.js';
 
 interface RegistryFlags { plainHttp?: boolean; insecure?: boolean; caFile?: string; username?: string; passwordStdin?: boolean; json?: boolean }
 
@@ -52,8 +52,6 @@ function clientFor(ref: OciReference, flags: RegistryFlags): RegistryClient {
   }
 }
 
-// Steps of a push/pull go to stderr only when a person watches (quiet by default otherwise).
-const step = (json?: boolean) => (json || !process.stderr.isTTY ? undefined : (msg: string) => process.stderr.write(`${msg}\n`));
 
 export function registerRegistryCommands(program: Command): void {
   withRegistryOptions(program.command('push')
