@@ -16,6 +16,7 @@ export const PackageErrorCode = {
   BH_ERR_MANIFEST_INVALID: 'margo.yaml is missing or does not validate against the published schema',
   BH_ERR_MANIFEST_FILE_MISSING: 'margo.yaml refers to a file that is not in the package',
   BH_ERR_COMPOSE_ARCHIVE: 'a Compose archive breaks Margo\'s layout rules (one top-level folder named after the component, with compose.yaml)',
+  BH_ERR_COMPONENT: 'a WebAssembly component cannot be prepared (not a valid component, or it imports interfaces the device does not provide)',
   BH_ERR_ROLLBACK: 'the package version is not newer than the installed one',
   BH_ERR_TRUST_INPUT: 'a trust store command got bad input (unknown key, revoked key re-added, bad role)',
   BH_ERR_WASM_SIGNATURE: 'an embedded WebAssembly signature is missing, malformed or does not verify',

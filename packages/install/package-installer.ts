@@ -14,6 +14,11 @@ export interface InstallOptions extends VerifyOptions {
   installed: InstalledPackages;
   /** Permit installing a version lower than or equal to the installed one. */
   allowDowngrade?: boolean;
+  /**
+   * Runs on the verified, still-staged package before anything is committed; throwing aborts the
+   * install with nothing changed (the runtime prepares wasm components here).
+   */
+  beforeCommit?: (verified: VerifiedPackage, stagedDir: string) => Promise<void>;
 }
 
 export interface InstallResult { verified: VerifiedPackage; installed: InstalledPackage; previous?: InstalledPackage }
@@ -31,6 +36,7 @@ export async function installPackage(file: string, options: InstallOptions): Pro
     if (previous && !options.allowDowngrade && !semver.gt(version, previous.version)) {
       throw new PackageError('BH_ERR_ROLLBACK', `${id} ${version} is not newer than the installed ${previous.version}; pass --allow-downgrade to install it anyway`);
     }
+    await options.beforeCommit?.(verified, staging);
     const target = path.join(storeRoot, verified.digest.replace(':', '-'));
     if (fs.existsSync(target)) {
       fs.rmSync(staging, { recursive: true, force: true }); // same bytes already in the store

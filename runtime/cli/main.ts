@@ -13,10 +13,12 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   registry: () => import('./registry-commands.js').then((m) => m.registerRegistryCommands),
   wasm: () => import('./wasm-commands.js').then((m) => m.registerWasmCommands),
   compose: () => import('./compose-commands.js').then((m) => m.registerComposeCommands),
+  apps: () => import('./app-commands.js').then((m) => m.registerAppCommands),
 };
 const VERB_GROUP: Record<string, keyof typeof GROUPS> = {
   run: 'run', keygen: 'package', pack: 'package', sign: 'package', verify: 'package', inspect: 'package', install: 'package',
   trust: 'trust', push: 'registry', pull: 'registry', wasm: 'wasm', compose: 'compose',
+  start: 'apps', stop: 'apps', status: 'apps', logs: 'apps', audit: 'apps', daemon: 'apps',
 };
 
 /** The verb in argv, skipping global options (and --data-dir's value). */
@@ -46,6 +48,11 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `bulkhead logs APP | head`: a closed pipe ends the output quietly, as for any Unix tool.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   try {
     const program = await buildProgram(argv);
     await program.parseAsync(argv);

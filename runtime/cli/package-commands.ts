@@ -7,6 +7,7 @@ import { ArchiveError } from '../../packages/archive/archive-limits.js';
 import { packPackage, readManifestText } from '../../packages/archive/pack-package.js';
 import { inspectArchive } from '../../packages/archive/safe-archive.js';
 import { installPackage } from '../../packages/install/package-installer.js';
+import { preparePackageComponents } from '../apps/prepare-package-components.js';
 import { verifyPackageInto } from '../../packages/install/package-verifier.js';
 import { ManifestError, parseApplicationDescription, vendorOf } from '../../packages/manifest/application-description.js';
 import { sha256File } from '../../packages/signing/file-digest.js';
@@ -17,7 +18,7 @@ import { defaultSignatureFiles, parseTrustedComment, signPackageFile } from '../
 import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
-import { asCliError, emit, progressReporter } from './output.js';
+import { asCliError, emit, progressReporter, stepReporter } from './output.js';
 import { collect } from './repeatable-option.js';
 
 
@@ -180,6 +181,7 @@ export function registerPackageCommands(program: Command): void {
             limits: ctx.policy.archive, allowDowngrade: flags.allowDowngrade,
             signatureFiles: flags.signature.length ? flags.signature : defaultSignatureFiles(pkg),
             onProgress: progressReporter('verifying'),
+            beforeCommit: (verified, staged) => preparePackageComponents(verified.manifest, staged, ctx.dataDir, stepReporter(flags.json)),
           });
           const i = r.installed;
           emit(flags.json, { ok: true, ...i, previousVersion: r.previous?.version ?? null },

@@ -7,6 +7,8 @@ const SIZE_UNITS: Record<string, number> = {
   k: 1024, kb: 1000, kib: 1024,
   m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2,
   g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3,
+  // Kubernetes/Margo style, as in margo.yaml and policy.yaml
+  ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3,
 };
 
 /** "64MiB", "64M", "1g", "65536" -> bytes. Bare K/M/G are binary, as in docker --memory. */

@@ -4,6 +4,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { PREVIEW1_FUNCTIONS, type PreopenGrant } from '../../host-apis/wasi-p1/preview1.js';
 import { formatBytes } from '../sandbox/guest-run.js';
+import { binaryKind } from '../sandbox/wasm-binary.js';
+import { defaultDataDir } from '../state/data-dir.js';
+import { runComponent } from './run-component.js';
 import { LoadError, loadModule } from '../sandbox/module-loader.js';
 import { ISOLATION_LEVELS, runSandboxed, type IsolationLevel } from '../sandbox/supervisor.js';
 import { ExitCode } from './exit-codes.js';
@@ -60,8 +63,8 @@ export function parseEnvFlag(text: string, hostEnv: NodeJS.ProcessEnv = process.
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('run a WASI preview1 command module in an isolated sandbox')
-    .argument('<module>', 'path to a .wasm core module')
+    .description('run a WASI command (preview1 core module, or a WASI 0.2 component) in an isolated sandbox')
+    .argument('<module>', 'path to a .wasm core module or component')
     .argument('[args...]', 'arguments passed to the guest (argv[1..])')
     .option('--dir <HOST_DIR[::GUEST_DIR][:ro]>', 'grant a host directory (repeatable; :ro for read-only)', collect, [])
     .option('--dir-ro <HOST_DIR[::GUEST_DIR]>', 'grant a host directory read-only (repeatable)', collect, [])
@@ -73,12 +76,13 @@ export function registerRunCommand(program: Command): void {
     .addHelpText('after', `
 Exit status: the guest's own exit code; otherwise 124 timeout, 125 bad input,
 126 sandbox set-up failure, 134 trap, 137 memory limit reached.`)
-    .action(async (modulePath: string, args: string[], flags: RunFlags) => {
-      process.exitCode = await runCommand(modulePath, args, flags);
+    .action(async (modulePath: string, args: string[], flags: RunFlags, command: Command) => {
+      const { dataDir } = command.optsWithGlobals() as { dataDir?: string };
+      process.exitCode = await runCommand(modulePath, args, flags, dataDir ?? defaultDataDir());
     });
 }
 
-async function runCommand(modulePath: string, guestArgs: string[], flags: RunFlags): Promise<number> {
+async function runCommand(modulePath: string, guestArgs: string[], flags: RunFlags, dataDir: string): Promise<number> {
   if (!ISOLATION_LEVELS.includes(flags.isolation as IsolationLevel)) {
     throw new CliError(`--isolation "${flags.isolation}": expected one of ${ISOLATION_LEVELS.join(', ')}`, ExitCode.BAD_INPUT);
   }
@@ -106,6 +110,17 @@ async function runCommand(modulePath: string, guestArgs: string[], flags: RunFla
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(`${modulePath}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code})`}`, ExitCode.BAD_INPUT);
   }
+  let kind;
+  try {
+    kind = binaryKind(bytes);
+  } catch (err) {
+    throw new CliError(`${modulePath}: ${(err as Error).message}`, ExitCode.BAD_INPUT);
+  }
+  if (kind === 'component') {
+    if (isolation !== 'worker') throw new CliError('components run with --isolation worker only', ExitCode.BAD_INPUT);
+    return runComponent(bytes, modulePath, guestArgs, { preopens, env, memoryCapBytes, timeoutMs, dataDir });
+  }
+
   let loaded;
   try {
     loaded = await loadModule(bytes, {

@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { runGuest, type GuestResult, type GuestRunRequest } from './guest-run.js';
 import type { SandboxMessage } from './sandbox-worker.js';
+import { workerScript } from './worker-script.js';
 
 export type IsolationLevel = 'worker' | 'none';
 export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['worker', 'none'];
@@ -16,16 +17,6 @@ export interface SandboxOptions {
 // JS heap of the sandbox thread (host API objects, not wasm memory: that is capped separately).
 const WORKER_HEAP_MB = 64;
 
-/** URL of the worker entry. Under tsx (tests, dev) the .ts source is loaded through tsx's hook. */
-function workerScript(): { url: URL | string; eval: boolean } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const entry = new URL('./sandbox-worker.ts', here).href;
-    return { url: `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(entry)});`, eval: true };
-  }
-  return { url: new URL('./sandbox-worker.js', here), eval: false };
-}
-
 export function runSandboxed(request: GuestRunRequest, options: SandboxOptions): Promise<GuestResult> {
   if (options.isolation === 'none') {
     if (options.timeoutMs !== undefined) {
@@ -38,7 +29,7 @@ export function runSandboxed(request: GuestRunRequest, options: SandboxOptions):
 
 function runInWorker(request: GuestRunRequest, timeoutMs: number | undefined): Promise<GuestResult> {
   const t0 = performance.now();
-  const script = workerScript();
+  const script = workerScript('sandbox-worker');
   const worker = new Worker(script.url, {
     eval: script.eval,
     // Never inherit the parent's Node flags (e.g. --import loaders): a sandbox starts clean, and

@@ -17,6 +17,23 @@ export interface VendorPolicyEntry {
   capAdd?: string[];
   limits?: { memory?: string; cpus?: number; pids?: number };
   requireImageDigest?: boolean;
+  wasm?: VendorWasmPolicy;
+}
+
+/** The `wasm:` part of a vendor's entry: what its WebAssembly apps may be granted, and limits. */
+export interface VendorWasmPolicy {
+  fsWritable?: boolean;
+  netConnect?: string[];
+  kvQuota?: string;
+  publish?: string[];
+  subscribe?: string[];
+  env?: string[];
+  memory?: string;
+  memoryTotal?: string;
+  cpu?: number;
+  cpuWindow?: string;
+  maxInstances?: number;
+  logRate?: number;
 }
 
 export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits; vendors: Record<string, VendorPolicyEntry> }

@@ -1,0 +1,55 @@
+// bulkhead:host/kv for one app: its namespace and quota come from the grant; without a kv grant
+// every call is denied (and audited).
+import type { AuditSink } from './audit.js';
+import { GuestError } from '../wasi-p2/errors.js';
+import { KvStore, MAX_KEY_BYTES, QuotaExceeded } from './kv-store.js';
+
+export interface KvGrant { namespace: string; quotaBytes: number }
+
+export function createKv(store: KvStore, grant: KvGrant | undefined, audit: AuditSink) {
+  const fail = (tag: string, val: string) => new GuestError({ tag, val });
+  function check(op: string, key: string): KvGrant {
+    if (!grant) {
+      audit({ capability: 'kv', attempted: `${op} ${JSON.stringify(key)}`, reason: 'the app has no kv grant' });
+      throw fail('denied', 'this app has no kv grant');
+    }
+    if (op !== 'list-keys' && (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES)) {
+      throw fail('invalid', `keys must be 1 to ${MAX_KEY_BYTES} bytes`);
+    }
+    return grant;
+  }
+  function io<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof GuestError) throw err;
+      throw fail('io', (err as Error).message);
+    }
+  }
+  return {
+    get(key: string): Uint8Array | undefined {
+      const g = check('get', key);
+      return io(() => store.get(g.namespace, key));
+    },
+    set(key: string, value: Uint8Array): void {
+      const g = check('set', key);
+      io(() => {
+        try {
+          store.set(g.namespace, key, value, g.quotaBytes);
+        } catch (err) {
+          if (!(err instanceof QuotaExceeded)) throw err;
+          audit({ capability: 'kv.quota', attempted: `set ${JSON.stringify(key)} (${value.length} bytes)`, reason: err.message });
+          throw fail('quota-exceeded', err.message);
+        }
+      });
+    },
+    delete(key: string): void {
+      const g = check('delete', key);
+      io(() => store.delete(g.namespace, key));
+    },
+    listKeys(prefix: string): string[] {
+      const g = check('list-keys', prefix);
+      return io(() => store.keys(g.namespace, prefix));
+    },
+  };
+}

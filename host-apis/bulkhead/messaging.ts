@@ -1,0 +1,45 @@
+// bulkhead:host/messaging for one app: every topic is checked against the grant's patterns here,
+// inside the sandbox, before anything reaches the device's message bus.
+import { subsumes, topicMatches } from '../capabilities/grant.js';
+import { GuestError } from '../wasi-p2/errors.js';
+import type { AuditSink } from './audit.js';
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+export interface MessageBus {
+  publish(topic: string, payload: Uint8Array): void;
+  subscribe(pattern: string): void;
+}
+
+function validTopic(topic: string, wildcards: boolean): boolean {
+  if (topic.length === 0 || topic.length > 256 || topic.includes('\0')) return false;
+  const levels = topic.split('/');
+  return levels.every((l, i) => {
+    if (!wildcards) return !l.includes('+') && !l.includes('#');
+    if (l === '#') return i === levels.length - 1;
+    return l === '+' || (!l.includes('+') && !l.includes('#'));
+  });
+}
+
+export function createMessaging(grant: { publish: readonly string[]; subscribe: readonly string[] }, bus: MessageBus, audit: AuditSink) {
+  const fail = (tag: string, val: string) => new GuestError({ tag, val });
+  return {
+    publish(topic: string, payload: Uint8Array): void {
+      if (!validTopic(topic, false)) throw fail('invalid', `"${topic}" is not a publishable topic (no wildcards, 1-256 characters)`);
+      if (payload.length > MAX_PAYLOAD_BYTES) throw fail('invalid', `payload of ${payload.length} bytes is over ${MAX_PAYLOAD_BYTES}`);
+      if (!grant.publish.some((p) => topicMatches(p, topic))) {
+        audit({ capability: 'messaging.publish', attempted: topic, reason: `not within the granted publish topics (${grant.publish.join(', ') || 'none'})` });
+        throw fail('denied', `publishing to ${topic} is not granted`);
+      }
+      bus.publish(topic, payload);
+    },
+    subscribe(pattern: string): void {
+      if (!validTopic(pattern, true)) throw fail('invalid', `"${pattern}" is not a topic pattern`);
+      if (!grant.subscribe.some((p) => subsumes(p, pattern))) {
+        audit({ capability: 'messaging.subscribe', attempted: pattern, reason: `not within the granted subscribe topics (${grant.subscribe.join(', ') || 'none'})` });
+        throw fail('denied', `subscribing to ${pattern} is not granted`);
+      }
+      bus.subscribe(pattern);
+    },
+  };
+}

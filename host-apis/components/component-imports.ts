@@ -1,0 +1,75 @@
+// The import object for one component instance, keyed the way jco's `--instantiation async`
+// bindings look them up (unversioned interface names). Everything in it is built from that
+// instance's grant; nothing is shared with other instances, and nothing from preview2-shim is used
+// (its state is process-global and its exit ends the host process).
+import type { EffectiveGrant } from '../capabilities/grant.js';
+import type { AuditSink } from '../bulkhead/audit.js';
+import { createConfig } from '../bulkhead/config.js';
+import { createKv } from '../bulkhead/kv.js';
+import type { KvStore } from '../bulkhead/kv-store.js';
+import type { LogLevel } from '../bulkhead/log.js';
+import { createMessaging, type MessageBus } from '../bulkhead/messaging.js';
+import { createCli } from '../wasi-p2/cli.js';
+import { createClocks, createRandom } from '../wasi-p2/clocks-random.js';
+import { createFilesystem } from '../wasi-p2/filesystem.js';
+import { createIo, type BlockingHooks, type ByteSink, type ByteSource } from '../wasi-p2/io.js';
+
+export interface InstanceContext {
+  grant: EffectiveGrant;
+  args: readonly string[];
+  parameters: Readonly<Record<string, string>>;
+  stdin: ByteSource;
+  stdout: ByteSink;
+  stderr: ByteSink;
+  kv: KvStore;
+  bus: MessageBus;
+  /** The app's rate-limited log (bulkhead:host/log and the std streams share it). */
+  log: (level: LogLevel, message: string, fields: [string, string][]) => void;
+  audit: AuditSink;
+  hooks: BlockingHooks;
+}
+
+export function buildComponentImports(ctx: InstanceContext) {
+  const io = createIo(ctx.hooks);
+  const cli = createCli(io, { args: ctx.args, env: ctx.grant.env, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr });
+  const clocks = createClocks(io);
+  const random = createRandom();
+  const filesystem = createFilesystem(io, ctx.grant.fs);
+  const imports: Record<string, object> = {
+    'wasi:cli/environment': cli.environment,
+    'wasi:cli/exit': cli.exit,
+    'wasi:cli/stdin': cli.stdin,
+    'wasi:cli/stdout': cli.stdout,
+    'wasi:cli/stderr': cli.stderr,
+    'wasi:cli/terminal-input': cli.terminalInput,
+    'wasi:cli/terminal-output': cli.terminalOutput,
+    'wasi:cli/terminal-stdin': cli.terminalStdin,
+    'wasi:cli/terminal-stdout': cli.terminalStdout,
+    'wasi:cli/terminal-stderr': cli.terminalStderr,
+    'wasi:clocks/monotonic-clock': clocks.monotonicClock,
+    'wasi:clocks/wall-clock': clocks.wallClock,
+    'wasi:random/random': random.random,
+    'wasi:random/insecure': random.insecure,
+    'wasi:random/insecure-seed': random.insecureSeed,
+    'wasi:io/error': { Error: io.IoError },
+    'wasi:io/poll': { Pollable: io.Pollable, poll: io.poll },
+    'wasi:io/streams': { InputStream: io.InputStream, OutputStream: io.OutputStream },
+    'wasi:filesystem/types': filesystem.types,
+    'wasi:filesystem/preopens': filesystem.preopens,
+    'bulkhead:host/log': { write: ctx.log },
+    'bulkhead:host/kv': createKv(ctx.kv, ctx.grant.kv, ctx.audit),
+    'bulkhead:host/messaging': createMessaging(ctx.grant, ctx.bus, ctx.audit),
+    'bulkhead:host/config': createConfig(ctx.parameters),
+  };
+  return { imports, dispose: () => filesystem.closeAll() };
+}
+
+/** Interfaces this host provides; a component importing anything else is refused at install. */
+export const PROVIDED_INTERFACES = [
+  'wasi:cli/environment', 'wasi:cli/exit', 'wasi:cli/stdin', 'wasi:cli/stdout', 'wasi:cli/stderr',
+  'wasi:cli/terminal-input', 'wasi:cli/terminal-output', 'wasi:cli/terminal-stdin', 'wasi:cli/terminal-stdout',
+  'wasi:cli/terminal-stderr', 'wasi:clocks/monotonic-clock', 'wasi:clocks/wall-clock', 'wasi:random/random',
+  'wasi:random/insecure', 'wasi:random/insecure-seed', 'wasi:io/error', 'wasi:io/poll', 'wasi:io/streams',
+  'wasi:filesystem/types', 'wasi:filesystem/preopens', 'bulkhead:host/log', 'bulkhead:host/kv',
+  'bulkhead:host/messaging', 'bulkhead:host/config',
+] as const;

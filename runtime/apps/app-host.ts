@@ -1,0 +1,223 @@
+// Runs wasm apps: one sandbox (worker thread) per vendor hosting that vendor's instances, a
+// message bus between them, per-vendor admission limits (instances, memory), and everything that
+// happens recorded in the state database: instance and app state, logs, audit events.
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { InstalledPackage } from '../../packages/install/installed-packages.js';
+import type { DevicePolicy } from '../state/device-policy.js';
+import type { FromSandbox } from '../sandbox/vendor-sandbox-protocol.js';
+import { VendorSandbox } from '../sandbox/vendor-sandbox.js';
+import { AppRecords, isoTime, type ActualState, type LogRow } from './app-records.js';
+import { planApp, type AppPlan } from './app-plan.js';
+import { MessageBus } from './message-bus.js';
+
+interface LiveInstance { instanceId: string; appId: string; component: string; vendor: string; memoryBytes: number; state: string; reason?: string | null }
+interface LiveApp { plan: AppPlan; instances: Map<string, LiveInstance>; settled: () => void }
+
+export interface AppHostOptions {
+  dataDir: string;
+  db: Database.Database;
+  policy: () => DevicePolicy;
+  /** Called for every log record and state change, e.g. to print them in the foreground. */
+  onEvent?: (event: { kind: 'log'; row: Omit<LogRow, 'id'> } | { kind: 'state'; appId: string; state: ActualState; reason: string | null }) => void;
+}
+
+export class AppStartError extends Error {}
+
+let startCounter = 0;
+
+export class AppHost {
+  readonly records: AppRecords;
+  readonly bus = new MessageBus();
+  readonly #sandboxes = new Map<string, VendorSandbox>();
+  readonly #apps = new Map<string, LiveApp>();
+  readonly #instances = new Map<string, LiveInstance>();
+  #pendingLogs: Omit<LogRow, 'id'>[] = [];
+  readonly #flushTimer: NodeJS.Timeout;
+
+  constructor(private readonly options: AppHostOptions) {
+    this.records = new AppRecords(options.db);
+    this.#flushTimer = setInterval(() => this.flushLogs(), 100);
+    this.#flushTimer.unref();
+  }
+
+  get runningApps(): string[] {
+    return [...this.#apps.keys()];
+  }
+
+  sandboxOf(vendor: string): VendorSandbox | undefined {
+    return this.#sandboxes.get(vendor);
+  }
+
+  flushLogs(): void {
+    if (this.#pendingLogs.length === 0) return;
+    const rows = this.#pendingLogs;
+    this.#pendingLogs = [];
+    this.records.addLogs(rows);
+  }
+
+  #sandbox(plan: AppPlan): VendorSandbox {
+    let s = this.#sandboxes.get(plan.vendor);
+    if (s?.alive) return s;
+    s = new VendorSandbox(plan.vendor, path.join(this.options.dataDir, 'state.db'), plan.vendorWasm.limits.cpu, {
+      message: (m) => this.#onSandboxMessage(m),
+      lost: (ids, reason) => {
+        this.#sandboxes.delete(plan.vendor);
+        for (const id of ids) {
+          const inst = this.#instances.get(id);
+          if (!inst) continue;
+          if (reason.startsWith('CPU limit')) this.#audit(inst, { capability: 'cpu', attempted: 'CPU time over the vendor share', reason });
+          this.#instanceEnded(inst, 'failed', null, reason);
+        }
+      },
+    });
+    this.#sandboxes.set(plan.vendor, s);
+    return s;
+  }
+
+  #audit(inst: LiveInstance, d: { capability: string; attempted: string; reason: string }): void {
+    this.records.addAudit({ at: isoTime(), vendor: inst.vendor, appId: inst.appId, component: inst.component, ...d });
+  }
+
+  #onSandboxMessage(m: FromSandbox): void {
+    const inst = this.#instances.get(m.instanceId);
+    if (!inst) return;
+    switch (m.type) {
+      case 'log': {
+        const row = { appId: inst.appId, component: inst.component, at: isoTime(m.at), level: m.level, message: m.message, fields: m.fields };
+        this.#pendingLogs.push(row);
+        if (this.#pendingLogs.length >= 500) this.flushLogs();
+        this.options.onEvent?.({ kind: 'log', row });
+        break;
+      }
+      case 'audit':
+        this.#audit(inst, m.denial);
+        break;
+      case 'publish':
+        this.bus.publish(m.topic, m.payload);
+        break;
+      case 'subscribe':
+        this.bus.subscribe(m.instanceId, m.pattern, (id, topic, payload) => {
+          const target = this.#instances.get(id);
+          if (target) this.#sandboxes.get(target.vendor)?.deliver(id, topic, payload);
+        });
+        break;
+      case 'state':
+        if (m.state === 'running') {
+          inst.state = 'running';
+          this.records.upsertInstance({ ...inst, state: 'running', exitCode: null, reason: null });
+          this.#appChanged(inst.appId);
+        } else if (m.state === 'exited') {
+          this.#instanceEnded(inst, m.code === 0 ? 'exited' : 'failed', m.code, m.code === 0 ? null : `${inst.component} exited with code ${m.code}`);
+        } else {
+          this.#instanceEnded(inst, m.state, null, m.state === 'failed' ? `${inst.component}: ${m.reason}` : null);
+        }
+        break;
+    }
+  }
+
+  #instanceEnded(inst: LiveInstance, state: string, exitCode: number | null, reason: string | null): void {
+    inst.state = state;
+    inst.reason = reason;
+    this.bus.unsubscribeAll(inst.instanceId);
+    this.#instances.delete(inst.instanceId);
+    this.records.upsertInstance({ ...inst, state, exitCode, reason });
+    this.#appChanged(inst.appId);
+  }
+
+  /** Recomputes an app's actual state from its instances once none is still starting. */
+  #appChanged(appId: string): void {
+    const live = this.#apps.get(appId);
+    if (!live) return;
+    const states = [...live.instances.values()];
+    if (states.some((i) => i.state === 'starting')) return;
+    const failed = states.find((i) => i.state === 'failed');
+    let actual: ActualState;
+    if (failed) actual = 'failed';
+    else if (states.some((i) => i.state === 'running')) actual = 'running';
+    else if (states.every((i) => i.state === 'exited')) actual = 'completed';
+    else actual = 'stopped';
+    const reason = failed?.reason ?? null;
+    if (actual !== 'running') {
+      // A failed app stops entirely: its remaining instances are stopped, never left half-running.
+      for (const i of states) if (i.state === 'running') this.#sandboxes.get(i.vendor)?.stop(i.instanceId);
+      if (states.some((i) => i.state === 'running')) return;
+      this.#apps.delete(appId);
+    }
+    this.records.setActual(appId, actual, reason);
+    this.options.onEvent?.({ kind: 'state', appId, state: actual, reason });
+    live.settled();
+  }
+
+  /**
+   * Starts an installed app's components in its vendor's sandbox. Resolves once every instance has
+   * reported (running, or already finished); the app's state is then in the database.
+   */
+  async start(pkg: InstalledPackage, parameters: Record<string, string> = {}): Promise<ActualState> {
+    if (this.#apps.has(pkg.appId)) return 'running';
+    const plan = await planApp(pkg, this.options.policy(), this.options.dataDir, parameters);
+    const limits = plan.vendorWasm.limits;
+    const ofVendor = [...this.#instances.values()].filter((i) => i.vendor === plan.vendor);
+    const memoryInUse = ofVendor.reduce((sum, i) => sum + i.memoryBytes, 0);
+    const memoryWanted = plan.components.reduce((sum, c) => sum + c.memoryCapBytes, 0);
+    let refusal: string | undefined;
+    if (ofVendor.length + plan.components.length > limits.maxInstances) {
+      refusal = `${plan.vendor} may run ${limits.maxInstances} instances; ${ofVendor.length} are running and ${pkg.appId} needs ${plan.components.length}`;
+    } else if (memoryInUse + memoryWanted > limits.memoryTotalBytes) {
+      refusal = `${plan.vendor}'s memory budget is ${limits.memoryTotalBytes} bytes; ${memoryInUse} are reserved and ${pkg.appId} needs ${memoryWanted}`;
+    }
+    this.records.ensure(pkg.appId);
+    this.records.clearInstances(pkg.appId);
+    if (refusal) {
+      this.records.addAudit({ at: isoTime(), vendor: plan.vendor, appId: pkg.appId, component: '*', capability: 'limits', attempted: 'start', reason: refusal });
+      this.records.setActual(pkg.appId, 'failed', refusal);
+      this.options.onEvent?.({ kind: 'state', appId: pkg.appId, state: 'failed', reason: refusal });
+      return 'failed';
+    }
+    this.records.setActual(pkg.appId, 'starting');
+    const run = ++startCounter;
+    let settled!: () => void;
+    const done = new Promise<void>((resolve) => { settled = resolve; });
+    const live: LiveApp = { plan, instances: new Map(), settled };
+    this.#apps.set(pkg.appId, live);
+    const sandbox = this.#sandbox(plan);
+    for (const c of plan.components) {
+      const inst: LiveInstance = { instanceId: `${pkg.appId}/${c.name}#${run}`, appId: pkg.appId, component: c.name, vendor: plan.vendor, memoryBytes: c.memoryCapBytes, state: 'starting' };
+      // What the manifest asked for and did not get is on record before the guest runs.
+      for (const d of c.denials) this.#audit(inst, { capability: d.capability, attempted: `requested ${d.requested}`, reason: d.reason });
+      live.instances.set(inst.instanceId, inst);
+      this.#instances.set(inst.instanceId, inst);
+      this.records.upsertInstance({ ...inst, exitCode: null, reason: null });
+    }
+    for (const c of plan.components) {
+      sandbox.start({
+        instanceId: `${pkg.appId}/${c.name}#${run}`, app: pkg.appId, component: c.name, kind: c.kind, path: c.path,
+        grant: c.grant, args: c.args, parameters: c.parameters, memoryCapBytes: c.memoryCapBytes, logLimits: limits.log,
+      });
+    }
+    await done;
+    return this.records.app(pkg.appId)?.actual ?? 'stopped';
+  }
+
+  /** Stops an app's running instances (services); finished jobs have nothing to stop. */
+  async stop(appId: string): Promise<void> {
+    const live = this.#apps.get(appId);
+    if (!live) return;
+    const done = new Promise<void>((resolve) => { live.settled = resolve; });
+    const running = [...live.instances.values()].filter((i) => i.state === 'running' || i.state === 'starting');
+    for (const i of running) this.#sandboxes.get(i.vendor)?.stop(i.instanceId);
+    // A sandbox busy in guest code cannot take the stop request; the CPU watchdog ends it, but a
+    // stop should not wait on that: after 2 s the vendor's thread is terminated.
+    const timer = setTimeout(() => { for (const i of running) void this.#sandboxes.get(i.vendor)?.terminate('stopped by the operator'); }, 2000);
+    await done;
+    clearTimeout(timer);
+  }
+
+  async close(): Promise<void> {
+    for (const appId of [...this.#apps.keys()]) await this.stop(appId);
+    clearInterval(this.#flushTimer);
+    this.flushLogs();
+    await Promise.all([...this.#sandboxes.values()].map((s) => s.terminate()));
+    this.#sandboxes.clear();
+  }
+}

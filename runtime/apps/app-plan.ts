@@ -1,0 +1,97 @@
+// What starting an installed wasm app means, worked out before any thread starts: each
+// component's binary, its effective grant (manifest request ∩ the vendor's policy, every denial
+// named), its memory cap and its parameters. Nothing here runs guest code.
+import fs from 'node:fs';
+import path from 'node:path';
+import { effectiveGrant, type Denial, type EffectiveGrant } from '../../host-apis/capabilities/grant.js';
+import type { InstalledPackage } from '../../packages/install/installed-packages.js';
+import {
+  parseApplicationDescription, vendorOf, WASM_PROFILE_TYPE, type ApplicationDescription, type WasmComponentProperties,
+} from '../../packages/manifest/application-description.js';
+import { parseSize } from '../cli/parse-units.js';
+import type { DevicePolicy } from '../state/device-policy.js';
+import { binaryKind } from '../sandbox/wasm-binary.js';
+import { prepareComponent } from './component-cache.js';
+import { wasmPolicyFor, type VendorWasm } from './wasm-policy.js';
+
+export class PlanError extends Error {}
+
+export interface ComponentPlan {
+  name: string;
+  kind: 'component' | 'module';
+  /** Transpiled component directory, or the module file. */
+  path: string;
+  grant: EffectiveGrant;
+  denials: Denial[];
+  args: string[];
+  parameters: Record<string, string>;
+  memoryCapBytes: number;
+}
+
+export interface AppPlan { appId: string; version: string; vendor: string; components: ComponentPlan[]; vendorWasm: VendorWasm }
+
+export function wasmProfile(manifest: ApplicationDescription) {
+  return manifest.deploymentProfiles.find((p) => p.type === WASM_PROFILE_TYPE);
+}
+
+/** Parameter values for one component: by their pointer name, operator overrides first. */
+function parametersFor(manifest: ApplicationDescription, component: string, overrides: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, p] of Object.entries(manifest.parameters ?? {})) {
+    const value = overrides[name] ?? (p.value === undefined ? undefined : typeof p.value === 'string' ? p.value : JSON.stringify(p.value));
+    if (value === undefined) continue;
+    for (const t of p.targets ?? []) if (t.components.includes(component)) out[t.pointer] = value;
+  }
+  return out;
+}
+
+/** Creates each granted directory inside the vendor's root, refusing one that a symlink leads out of. */
+function ensureGrantedDirectories(grant: EffectiveGrant, dataRoot: string): void {
+  fs.mkdirSync(dataRoot, { recursive: true, mode: 0o750 });
+  const root = fs.realpathSync(dataRoot);
+  for (const f of grant.fs) {
+    fs.mkdirSync(f.hostPath, { recursive: true, mode: 0o750 });
+    const real = fs.realpathSync(f.hostPath);
+    if (real !== root && !real.startsWith(`${root}/`)) {
+      throw new PlanError(`fs grant ${f.guestPath}: ${f.hostPath} resolves to ${real}, outside the vendor's data root ${root}`);
+    }
+    f.hostPath = real;
+  }
+}
+
+export async function planApp(pkg: InstalledPackage, device: DevicePolicy, dataDir: string, overrides: Record<string, string> = {}): Promise<AppPlan> {
+  const manifest = parseApplicationDescription(fs.readFileSync(path.join(pkg.path, 'margo.yaml'), 'utf8'), `${pkg.appId}/margo.yaml`);
+  const profile = wasmProfile(manifest);
+  if (!profile) {
+    throw new PlanError(`${pkg.appId} has no ${WASM_PROFILE_TYPE} deployment profile; a compose app runs with: bulkhead compose up --app ${pkg.appId}`);
+  }
+  const known = new Set(Object.keys(manifest.parameters ?? {}));
+  for (const name of Object.keys(overrides)) {
+    if (!known.has(name)) throw new PlanError(`${pkg.appId} has no parameter "${name}" (it has: ${[...known].join(', ') || 'none'})`);
+  }
+  const vendor = vendorOf(manifest);
+  const vendorWasm = wasmPolicyFor(vendor, device, dataDir);
+  const components: ComponentPlan[] = [];
+  for (const c of profile.components) {
+    const props = c.properties as unknown as WasmComponentProperties;
+    const file = path.join(pkg.path, props.module);
+    const bytes = fs.readFileSync(file);
+    const kind = binaryKind(bytes);
+    if (props.kind && props.kind !== kind) throw new PlanError(`${pkg.appId}/${c.name}: margo.yaml says kind ${props.kind}, but ${props.module} is a ${kind}`);
+    const { grant, denials } = effectiveGrant(vendor, pkg.appId, props.capabilities ?? {}, vendorWasm.grantPolicy);
+    ensureGrantedDirectories(grant, vendorWasm.grantPolicy.dataRoot);
+    const wanted = props.limits?.memory ? parseSize(props.limits.memory) : vendorWasm.limits.memoryBytes;
+    if (wanted > vendorWasm.limits.memoryBytes) {
+      denials.push({ capability: 'memory', requested: props.limits!.memory!, reason: `above ${vendor}'s per-instance cap of ${vendorWasm.limits.memoryBytes} bytes; capped` });
+    }
+    components.push({
+      name: c.name, kind,
+      // Normally transpiled at install; a package installed before this was possible is done now.
+      path: kind === 'component' ? (await prepareComponent(bytes, dataDir, `${pkg.appId}/${props.module}`)).dir : file,
+      grant, denials, args: props.args ?? [],
+      parameters: parametersFor(manifest, c.name, overrides),
+      memoryCapBytes: Math.min(wanted, vendorWasm.limits.memoryBytes),
+    });
+  }
+  return { appId: pkg.appId, version: pkg.version, vendor, components, vendorWasm };
+}

@@ -1,0 +1,143 @@
+// What the device knows about its wasm apps, in the state database: desired and actual state per
+// app, per-instance state, app logs and audit events. The daemon writes actual state; the CLI
+// writes desired state and reads the rest, so the two never contend for the same rows.
+import type Database from 'better-sqlite3';
+
+export type DesiredState = 'running' | 'stopped';
+export type ActualState = 'starting' | 'running' | 'completed' | 'failed' | 'stopped';
+
+export interface AppRow {
+  appId: string;
+  desired: DesiredState;
+  actual: ActualState;
+  reason: string | null;
+  parameters: Record<string, string>;
+  /** Bumped by every `start`; the daemon records which one it acted on. */
+  generation: number;
+  startedGeneration: number | null;
+  updatedAt: string;
+}
+
+export interface InstanceRow {
+  instanceId: string;
+  appId: string;
+  component: string;
+  vendor: string;
+  state: string;
+  exitCode: number | null;
+  reason: string | null;
+  updatedAt: string;
+}
+
+export interface LogRow { id: number; appId: string; component: string; at: string; level: string; message: string; fields: Record<string, string> }
+export interface AuditRow { id: number; at: string; vendor: string; appId: string; component: string; capability: string; attempted: string; reason: string }
+
+const iso = (ms = Date.now()) => new Date(ms).toISOString();
+
+export class AppRecords {
+  constructor(private readonly db: Database.Database) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS wasm_apps (
+        app_id TEXT PRIMARY KEY, desired TEXT NOT NULL, actual TEXT NOT NULL, reason TEXT,
+        parameters TEXT NOT NULL DEFAULT '{}', generation INTEGER NOT NULL DEFAULT 0,
+        started_generation INTEGER, updated_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS wasm_instances (
+        instance_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, component TEXT NOT NULL, vendor TEXT NOT NULL,
+        state TEXT NOT NULL, exit_code INTEGER, reason TEXT, updated_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS app_logs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT NOT NULL, component TEXT NOT NULL, at TEXT NOT NULL,
+        level TEXT NOT NULL, message TEXT NOT NULL, fields TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS app_logs_by_app ON app_logs (app_id, id);
+      CREATE TABLE IF NOT EXISTS audit_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, vendor TEXT NOT NULL, app_id TEXT NOT NULL,
+        component TEXT NOT NULL, capability TEXT NOT NULL, attempted TEXT NOT NULL, reason TEXT NOT NULL);
+    `);
+  }
+
+  // ---- desired state (CLI) ----
+  /** Records what the operator wants; returns the app's new generation. */
+  setDesired(appId: string, desired: DesiredState, parameters?: Record<string, string>): number {
+    const bump = desired === 'running' ? 1 : 0;
+    this.db.prepare(`INSERT INTO wasm_apps (app_id, desired, actual, parameters, generation, updated_at) VALUES (@app, @desired, 'stopped', @params, @bump, @now)
+      ON CONFLICT(app_id) DO UPDATE SET desired = excluded.desired, updated_at = excluded.updated_at,
+      generation = generation + @bump, parameters = CASE WHEN @keep THEN parameters ELSE excluded.parameters END`)
+      .run({ app: appId, desired, params: JSON.stringify(parameters ?? {}), bump, now: iso(), keep: parameters ? 0 : 1 });
+    return this.app(appId)!.generation;
+  }
+
+  /** The daemon has acted on this generation of the app's desired state. */
+  markStarted(appId: string, generation: number | null): void {
+    this.db.prepare('UPDATE wasm_apps SET started_generation = ? WHERE app_id = ?').run(generation, appId);
+  }
+
+  /** Makes sure the app has a row (an app started directly, without `bulkhead start`). */
+  ensure(appId: string): void {
+    this.db.prepare(`INSERT INTO wasm_apps (app_id, desired, actual, updated_at) VALUES (?, 'running', 'stopped', ?)
+      ON CONFLICT(app_id) DO NOTHING`).run(appId, iso());
+  }
+
+  // ---- actual state (daemon) ----
+  setActual(appId: string, actual: ActualState, reason: string | null = null): void {
+    this.db.prepare('UPDATE wasm_apps SET actual = ?, reason = ?, updated_at = ? WHERE app_id = ?').run(actual, reason, iso(), appId);
+  }
+
+  app(appId: string): AppRow | undefined {
+    const r = this.db.prepare('SELECT * FROM wasm_apps WHERE app_id = ?').get(appId) as Record<string, string> | undefined;
+    return r ? toApp(r) : undefined;
+  }
+
+  apps(): AppRow[] {
+    return (this.db.prepare('SELECT * FROM wasm_apps ORDER BY app_id').all() as Record<string, string>[]).map(toApp);
+  }
+
+  upsertInstance(i: Omit<InstanceRow, 'updatedAt'>): void {
+    this.db.prepare(`INSERT INTO wasm_instances (instance_id, app_id, component, vendor, state, exit_code, reason, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET state = excluded.state,
+      exit_code = excluded.exit_code, reason = excluded.reason, updated_at = excluded.updated_at`)
+      .run(i.instanceId, i.appId, i.component, i.vendor, i.state, i.exitCode, i.reason, iso());
+  }
+
+  /** Instances of the app's latest start (instance ids are `<app>/<component>#<start>`). */
+  instances(appId: string): InstanceRow[] {
+    return (this.db.prepare('SELECT * FROM wasm_instances WHERE app_id = ? ORDER BY updated_at DESC, component').all(appId) as Record<string, string & number>[])
+      .map((r) => ({ instanceId: r.instance_id, appId: r.app_id, component: r.component, vendor: r.vendor, state: r.state, exitCode: r.exit_code, reason: r.reason, updatedAt: r.updated_at }));
+  }
+
+  clearInstances(appId: string): void {
+    this.db.prepare('DELETE FROM wasm_instances WHERE app_id = ?').run(appId);
+  }
+
+  // ---- logs and audit ----
+  addLogs(rows: Omit<LogRow, 'id'>[]): void {
+    const insert = this.db.prepare('INSERT INTO app_logs (app_id, component, at, level, message, fields) VALUES (?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => { for (const r of rows) insert.run(r.appId, r.component, r.at, r.level, r.message, JSON.stringify(r.fields)); })();
+  }
+
+  logs(appId: string, options: { tail?: number; afterId?: number } = {}): LogRow[] {
+    const rows = this.db.prepare(`SELECT * FROM (SELECT * FROM app_logs WHERE app_id = ? AND id > ? ORDER BY id DESC LIMIT ?) ORDER BY id`)
+      .all(appId, options.afterId ?? 0, options.tail ?? -1) as Record<string, string & number>[];
+    return rows.map((r) => ({ id: r.id, appId: r.app_id, component: r.component, at: r.at, level: r.level, message: r.message, fields: JSON.parse(r.fields) }));
+  }
+
+  addAudit(e: Omit<AuditRow, 'id'>): void {
+    this.db.prepare('INSERT INTO audit_events (at, vendor, app_id, component, capability, attempted, reason) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(e.at, e.vendor, e.appId, e.component, e.capability, e.attempted, e.reason);
+  }
+
+  audit(filter: { vendor?: string; appId?: string; tail?: number } = {}): AuditRow[] {
+    const rows = this.db.prepare(`SELECT * FROM (SELECT * FROM audit_events WHERE (@vendor IS NULL OR vendor = @vendor)
+      AND (@app IS NULL OR app_id = @app) ORDER BY id DESC LIMIT @tail) ORDER BY id`)
+      .all({ vendor: filter.vendor ?? null, app: filter.appId ?? null, tail: filter.tail ?? -1 }) as Record<string, string & number>[];
+    return rows.map((r) => ({ id: r.id, at: r.at, vendor: r.vendor, appId: r.app_id, component: r.component, capability: r.capability, attempted: r.attempted, reason: r.reason }));
+  }
+}
+
+function toApp(r: Record<string, string>): AppRow {
+  return {
+    appId: r.app_id!, desired: r.desired as DesiredState, actual: r.actual as ActualState, reason: r.reason ?? null,
+    parameters: JSON.parse(r.parameters ?? '{}'), generation: Number(r.generation), startedGeneration: r.started_generation == null ? null : Number(r.started_generation),
+    updatedAt: r.updated_at!,
+  };
+}
+
+export { iso as isoTime };

@@ -1,0 +1,65 @@
+// Components are transpiled by jco once, at install time, into <data-dir>/components/<sha256>/
+// (component.mjs + its core modules), keyed by the component's content digest, so a start never
+// transpiles. The `async` instantiation form is used: each instance is given its own import
+// object, built from its grant, and nothing from preview2-shim is ever wired in.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROVIDED_INTERFACES } from '../../host-apis/components/component-imports.js';
+
+export class ComponentPrepareError extends Error {}
+
+export interface PreparedComponent {
+  dir: string;
+  digest: string;
+  imports: string[];
+  exports: string[];
+  /** false when it came from the cache */
+  transpiled: boolean;
+}
+
+const ENTRY = 'component.mjs';
+const PROVIDED = new Set<string>(PROVIDED_INTERFACES);
+
+export function componentCacheDir(dataDir: string, digest: string): string {
+  return path.join(dataDir, 'components', digest.replace(':', '-'));
+}
+
+/** Transpiles `bytes` unless the cache already holds it; refuses imports the host does not provide. */
+export async function prepareComponent(bytes: Uint8Array, dataDir: string, source: string): Promise<PreparedComponent> {
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const dir = componentCacheDir(dataDir, digest);
+  const metaFile = path.join(dir, 'meta.json');
+  if (fs.existsSync(metaFile)) {
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { imports: string[]; exports: string[] };
+    return { dir, digest, ...meta, transpiled: false };
+  }
+  // Loaded on demand: the transpiler is a ~10 MB wasm tool that only install needs.
+  const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
+  let out: Awaited<ReturnType<typeof transpileBytes>>;
+  try {
+    out = await transpileBytes(bytes, { name: 'component', instantiation: 'async' });
+  } catch (err) {
+    throw new ComponentPrepareError(`${source}: not a component jco can transpile: ${String((err as Error).message ?? err).split('\n')[0]}`);
+  }
+  const missing = out.imports.filter((i) => !PROVIDED.has(i));
+  if (missing.length > 0) {
+    throw new ComponentPrepareError(`${source}: imports interfaces this device does not provide: ${missing.join(', ')} (provided: wasi:cli, wasi:clocks, wasi:random, wasi:io, wasi:filesystem, bulkhead:host/*)`);
+  }
+  const staging = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    for (const [name, content] of Object.entries(out.files)) {
+      if (name.includes('/') || name.endsWith('.d.ts')) continue; // type declarations are not needed at run time
+      fs.writeFileSync(path.join(staging, name === 'component.js' ? ENTRY : name), content);
+    }
+    const meta = { imports: out.imports, exports: out.exports.map(([name]) => name) };
+    fs.writeFileSync(path.join(staging, 'meta.json'), JSON.stringify(meta));
+    fs.renameSync(staging, dir);
+    return { dir, digest, ...meta, transpiled: true };
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    if (fs.existsSync(metaFile)) return { dir, digest, ...(JSON.parse(fs.readFileSync(metaFile, 'utf8'))), transpiled: false };
+    throw err;
+  }
+}

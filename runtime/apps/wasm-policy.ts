@@ -1,0 +1,50 @@
+// Turns a vendor's `wasm:` policy entry (or its absence: nothing granted) into what the grant
+// model and the sandbox need: the operator side of every grant, and the vendor's sandbox limits.
+import path from 'node:path';
+import type { OperatorGrantPolicy } from '../../host-apis/capabilities/grant.js';
+import { DEFAULT_LOG_LIMITS, type LogLimits } from '../../host-apis/bulkhead/log.js';
+import { vendorSlug } from '../bridge/vendor-policy.js';
+import { parseDuration, parseSize } from '../cli/parse-units.js';
+import type { DevicePolicy } from '../state/device-policy.js';
+import type { CpuLimit } from '../sandbox/vendor-sandbox.js';
+
+export interface VendorWasmLimits {
+  memoryBytes: number;
+  memoryTotalBytes: number;
+  cpu: CpuLimit;
+  maxInstances: number;
+  log: LogLimits;
+}
+
+export interface VendorWasm { grantPolicy: OperatorGrantPolicy; limits: VendorWasmLimits }
+
+const MiB = 1024 * 1024;
+
+export function vendorDataRoot(vendor: string, device: DevicePolicy, dataDir: string): string {
+  return device.vendors[vendor]?.dataRoot ?? path.join(dataDir, 'vendors', vendorSlug(vendor));
+}
+
+export function wasmPolicyFor(vendor: string, device: DevicePolicy, dataDir: string): VendorWasm {
+  const entry = device.vendors[vendor];
+  const w = entry?.wasm ?? {};
+  const logRate = w.logRate ?? DEFAULT_LOG_LIMITS.perSecond;
+  return {
+    grantPolicy: {
+      dataRoot: vendorDataRoot(vendor, device, dataDir),
+      fsWritable: w.fsWritable ?? false,
+      netConnect: w.netConnect ?? [],
+      netListen: entry?.ports ?? { from: 0, to: -1 },
+      kvQuotaBytes: w.kvQuota ? parseSize(w.kvQuota) : 0,
+      publish: w.publish ?? [],
+      subscribe: w.subscribe ?? [],
+      env: w.env ?? [],
+    },
+    limits: {
+      memoryBytes: w.memory ? parseSize(w.memory) : 64 * MiB,
+      memoryTotalBytes: w.memoryTotal ? parseSize(w.memoryTotal) : 256 * MiB,
+      cpu: { share: w.cpu ?? 0.5, windowMs: w.cpuWindow ? parseDuration(w.cpuWindow) : 2000 },
+      maxInstances: w.maxInstances ?? 8,
+      log: { ...DEFAULT_LOG_LIMITS, perSecond: logRate, burst: logRate * 2 },
+    },
+  };
+}

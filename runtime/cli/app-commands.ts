@@ -1,0 +1,188 @@
+// App verbs for wasm apps: start, stop, status, logs, audit, and daemon. The CLI writes the
+// desired state to the device database; the daemon (started on demand) runs the apps and writes
+// back what happened, which status/logs/audit read.
+import type { Command } from 'commander';
+import { AppRecords, type AppRow } from '../apps/app-records.js';
+import { daemonPid, DaemonRunningError, runDaemon, spawnDaemon } from '../apps/device-daemon.js';
+import { CliError } from './cli-error.js';
+import { openDevice, withDevice, type DeviceContext } from './device-context.js';
+import { ExitCode } from './exit-codes.js';
+import { emit, stepReporter } from './output.js';
+import { collect } from './repeatable-option.js';
+
+function parseParams(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new CliError(`--param ${p}: expected NAME=VALUE`, ExitCode.BAD_INPUT);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+function mustBeInstalled(ctx: DeviceContext, apps: string[]): void {
+  for (const app of apps) {
+    if (!ctx.installed.get(app)) {
+      const known = ctx.installed.list().map((p) => p.appId);
+      throw new CliError(`${app} is not installed (installed: ${known.join(', ') || 'none'}); install it with: bulkhead install PACKAGE`, ExitCode.FAILURE);
+    }
+  }
+}
+
+/** Waits until the daemon has acted on every app's latest generation and none is still starting. */
+async function waitSettled(records: AppRecords, apps: string[], settled: (row: AppRow) => boolean, dataDir: string, timeoutMs: number): Promise<AppRow[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = apps.map((a) => records.app(a)!);
+    if (rows.every(settled)) return rows;
+    if (daemonPid(dataDir) === undefined) throw new CliError(`the daemon for ${dataDir} stopped; see ${dataDir}/daemon.log`, ExitCode.FAILURE);
+    if (Date.now() > deadline) throw new CliError(`timed out after ${timeoutMs / 1000} s waiting for ${apps.join(', ')}; see bulkhead status`, ExitCode.FAILURE);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const stateLine = (r: AppRow) => `${r.appId}: ${r.actual}${r.reason ? ` (${r.reason})` : ''}`;
+
+export function registerAppCommands(program: Command): void {
+  program.command('start')
+    .description('run installed wasm apps (each vendor in its own sandbox); starts the device daemon if needed')
+    .argument('<app...>', 'application ids')
+    .option('-p, --param <NAME=VALUE>', 'deployment parameter (repeatable), overriding margo.yaml', collect, [])
+    .option('--timeout <SECONDS>', 'how long to wait for the apps to start', '60')
+    .option('--json', 'machine-readable output')
+    .action(async (apps: string[], flags: { param: string[]; timeout: string; json?: boolean }, command: Command) => {
+      const params = parseParams(flags.param);
+      await withDevice(command, async (ctx) => {
+        mustBeInstalled(ctx, apps);
+        const records = new AppRecords(ctx.db);
+        const generations = new Map(apps.map((a) => [a, records.setDesired(a, 'running', flags.param.length ? params : undefined)]));
+        if (daemonPid(ctx.dataDir) === undefined) {
+          stepReporter(flags.json)?.('starting the device daemon');
+          await spawnDaemon(ctx.dataDir);
+        }
+        const rows = await waitSettled(records, apps, (r) => r.startedGeneration === generations.get(r.appId) && r.actual !== 'starting' && r.actual !== 'stopped', ctx.dataDir, Number(flags.timeout) * 1000);
+        emit(flags.json, { ok: rows.every((r) => r.actual !== 'failed'), apps: rows }, () => rows.map(stateLine).join('\n'));
+        if (rows.some((r) => r.actual === 'failed')) process.exitCode = ExitCode.FAILURE;
+      });
+    });
+
+  program.command('stop')
+    .description('stop running wasm apps')
+    .argument('<app...>', 'application ids')
+    .option('--json', 'machine-readable output')
+    .action(async (apps: string[], flags: { json?: boolean }, command: Command) => {
+      await withDevice(command, async (ctx) => {
+        const records = new AppRecords(ctx.db);
+        for (const a of apps) if (!records.app(a)) throw new CliError(`${a} was never started on this device`, ExitCode.FAILURE);
+        for (const a of apps) records.setDesired(a, 'stopped');
+        if (daemonPid(ctx.dataDir) === undefined) {
+          for (const a of apps) if (records.app(a)!.actual === 'running' || records.app(a)!.actual === 'starting') records.setActual(a, 'stopped');
+        }
+        const rows = await waitSettled(records, apps, (r) => r.actual !== 'running' && r.actual !== 'starting', ctx.dataDir, 30_000);
+        emit(flags.json, { ok: true, apps: rows }, () => rows.map(stateLine).join('\n'));
+      });
+    });
+
+  program.command('status')
+    .description('desired and actual state of wasm apps, and their instances')
+    .argument('[app]', 'one application id (shows its instances)')
+    .option('--json', 'machine-readable output')
+    .action(async (app: string | undefined, flags: { json?: boolean }, command: Command) => {
+      await withDevice(command, (ctx) => {
+        const records = new AppRecords(ctx.db);
+        const daemon = daemonPid(ctx.dataDir) ?? null;
+        if (app) {
+          const row = records.app(app);
+          if (!row) throw new CliError(`${app} was never started on this device`, ExitCode.FAILURE);
+          const instances = records.instances(app);
+          emit(flags.json, { daemon, app: row, instances }, () => [
+            `${stateLine(row)}   desired: ${row.desired}`,
+            ...instances.map((i) => `  ${i.component} [${i.vendor}]: ${i.state}${i.exitCode !== null ? ` (exit ${i.exitCode})` : ''}${i.reason ? ` ${i.reason}` : ''}`),
+          ].join('\n'));
+          return;
+        }
+        const rows = records.apps();
+        emit(flags.json, { daemon, apps: rows }, () => [
+          `daemon: ${daemon ? `running (pid ${daemon})` : 'not running'}`,
+          ...rows.map((r) => `${stateLine(r)}   desired: ${r.desired}`),
+        ].join('\n'));
+      });
+    });
+
+  program.command('logs')
+    .description("an app's log: its bulkhead:host/log records and its stdout/stderr lines")
+    .argument('<app>', 'application id')
+    .option('-n, --tail <N>', 'only the last N records')
+    .option('-f, --follow', 'keep printing new records until interrupted')
+    .option('--json', 'one JSON object per line')
+    .action(async (app: string, flags: { tail?: string; follow?: boolean; json?: boolean }, command: Command) => {
+      const ctx = openDevice(command);
+      try {
+        const records = new AppRecords(ctx.db);
+        if (!records.app(app) && records.logs(app, { tail: 1 }).length === 0) throw new CliError(`${app} has no logs (was it started?)`, ExitCode.FAILURE);
+        const tail = flags.tail === undefined ? undefined : Number(flags.tail);
+        if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new CliError(`--tail ${flags.tail}: expected a whole number`, ExitCode.BAD_INPUT);
+        let last = 0;
+        const print = (rows: ReturnType<typeof records.logs>) => {
+          for (const r of rows) {
+            last = r.id;
+            const fields = Object.entries(r.fields).map(([k, v]) => ` ${k}=${v}`).join('');
+            process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : `${r.at} ${r.level.toUpperCase().padEnd(5)} ${r.component}: ${r.message}${fields}\n`);
+          }
+        };
+        print(records.logs(app, { tail }));
+        if (flags.follow) {
+          const stop = new Promise<void>((resolve) => process.once('SIGINT', resolve));
+          let done = false;
+          void stop.then(() => { done = true; });
+          while (!done) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            print(records.logs(app, { afterId: last }));
+          }
+        }
+      } finally {
+        ctx.close();
+      }
+    });
+
+  program.command('audit')
+    .description('audit events: every capability an app requested or used and was refused')
+    .option('--vendor <NAME>', 'only this vendor')
+    .option('--app <ID>', 'only this app')
+    .option('-n, --tail <N>', 'only the last N events')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { vendor?: string; app?: string; tail?: string; json?: boolean }, command: Command) => {
+      await withDevice(command, (ctx) => {
+        const events = new AppRecords(ctx.db).audit({ vendor: flags.vendor, appId: flags.app, tail: flags.tail ? Number(flags.tail) : undefined });
+        emit(flags.json, { events }, () => events.map((e) => `${e.at} ${e.vendor} ${e.appId}/${e.component} ${e.capability}: ${e.attempted} -- ${e.reason}`).join('\n') || 'no audit events');
+      });
+    });
+
+  program.command('daemon')
+    .description('run the device daemon in the foreground (start does this in the background when needed)')
+    .option('--stop', 'stop the running daemon (its apps stop; they start again with the next daemon)')
+    .action(async (flags: { stop?: boolean }, command: Command) => {
+      const ctx = openDevice(command);
+      const dataDir = ctx.dataDir;
+      ctx.close();
+      if (flags.stop) {
+        const pid = daemonPid(dataDir);
+        if (pid === undefined) return;
+        process.kill(pid, 'SIGTERM');
+        const deadline = Date.now() + 15_000;
+        while (daemonPid(dataDir) !== undefined) {
+          if (Date.now() > deadline) throw new CliError(`daemon ${pid} did not stop within 15 s`, ExitCode.FAILURE);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return;
+      }
+      const abort = new AbortController();
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+      try {
+        await runDaemon({ dataDir, say: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) }, abort.signal);
+      } catch (err) {
+        if (err instanceof DaemonRunningError) throw new CliError(err.message, ExitCode.FAILURE);
+        throw err;
+      }
+    });
+}

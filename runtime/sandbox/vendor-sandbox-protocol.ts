@@ -1,0 +1,44 @@
+// Messages between a vendor sandbox thread and its supervisor. Everything crosses postMessage.
+import type { EffectiveGrant } from '../../host-apis/capabilities/grant.js';
+import type { DenialReport } from '../../host-apis/bulkhead/audit.js';
+import type { LogLevel, LogLimits } from '../../host-apis/bulkhead/log.js';
+
+export interface InstanceSpec {
+  instanceId: string;
+  app: string;
+  component: string;
+  /** A transpiled component directory (component.mjs + core wasm) or a preview1 module file. */
+  kind: 'component' | 'module';
+  path: string;
+  grant: EffectiveGrant;
+  args: string[];
+  parameters: Record<string, string>;
+  memoryCapBytes: number;
+  logLimits: LogLimits;
+  /** `log` (apps): std streams become log records; `inherit` (bulkhead run): the process's own. */
+  stdio?: 'log' | 'inherit';
+}
+
+export interface SandboxInit {
+  vendor: string;
+  databasePath: string;
+  cpu: SharedArrayBuffer;
+}
+
+export type ToSandbox =
+  | { type: 'start'; spec: InstanceSpec }
+  | { type: 'deliver'; instanceId: string; topic: string; payload: Uint8Array }
+  | { type: 'stop'; instanceId: string };
+
+export type InstanceEnd =
+  | { state: 'running' }
+  | { state: 'exited'; code: number }
+  | { state: 'failed'; reason: string }
+  | { state: 'stopped' };
+
+export type FromSandbox =
+  | ({ type: 'state'; instanceId: string; at: number } & InstanceEnd)
+  | { type: 'log'; instanceId: string; level: LogLevel; message: string; fields: Record<string, string>; at: number }
+  | { type: 'audit'; instanceId: string; denial: DenialReport; at: number }
+  | { type: 'publish'; instanceId: string; topic: string; payload: Uint8Array }
+  | { type: 'subscribe'; instanceId: string; pattern: string };

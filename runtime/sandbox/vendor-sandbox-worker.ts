@@ -1,0 +1,173 @@
+// Worker entry: the sandbox of one vendor. It hosts that vendor's instances (components and
+// preview1 modules), builds each instance's host APIs from its own grant, and runs guest code
+// only in response to the supervisor: start an instance, deliver a message, stop an instance.
+// Guest time is metered (CpuMeter) so the supervisor can stop a vendor whose guest spins.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { buildComponentImports } from '../../host-apis/components/component-imports.js';
+import { KvStore } from '../../host-apis/bulkhead/kv-store.js';
+import { createLog, type LogLevel } from '../../host-apis/bulkhead/log.js';
+import { ComponentExit } from '../../host-apis/wasi-p2/errors.js';
+import type { ByteSink, ByteSource } from '../../host-apis/wasi-p2/io.js';
+import { fdSink, fdSource } from '../../host-apis/wasi-p1/stdio.js';
+import { CpuMeter } from './cpu-meter.js';
+import { runGuest } from './guest-run.js';
+import { capMemory } from './wasm-binary.js';
+import type { FromSandbox, InstanceEnd, InstanceSpec, SandboxInit, ToSandbox } from './vendor-sandbox-protocol.js';
+
+const init = workerData as SandboxInit;
+const port = parentPort!;
+const meter = new CpuMeter(init.cpu);
+const post = (m: FromSandbox) => port.postMessage(m);
+
+// The kv API must answer synchronously, so the sandbox has its own connection to the device DB.
+const db = new Database(init.databasePath);
+db.pragma('busy_timeout = 5000');
+const kv = new KvStore(db);
+
+interface AppExports {
+  start?: () => void;
+  onMessage?: (topic: string, payload: Uint8Array) => void;
+}
+interface Instance { spec: InstanceSpec; app?: AppExports; dispose: () => void }
+const instances = new Map<string, Instance>();
+
+type ComponentModule = { instantiate: (get: (name: string) => Promise<WebAssembly.Module>, imports: object) => Promise<Record<string, unknown>> };
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+function coreModule(dir: string, name: string, capBytes: number): Promise<WebAssembly.Module> {
+  const key = `${dir}/${name}@${capBytes}`;
+  let hit = compiled.get(key);
+  if (!hit) {
+    hit = WebAssembly.compile(capMemory(fs.readFileSync(path.join(dir, name)), capBytes) as Uint8Array<ArrayBuffer>);
+    compiled.set(key, hit);
+  }
+  return hit;
+}
+
+/** Splits a stream into lines for the log; a line longer than 4 KiB is cut there. */
+function lineSink(onLine: (line: string) => void): ByteSink & { flush(): void } {
+  let pending = '';
+  const decoder = new TextDecoder();
+  return {
+    write(bytes) {
+      pending += decoder.decode(bytes, { stream: true });
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0 || pending.length > 4096) {
+        const cut = nl >= 0 ? nl : 4096;
+        onLine(pending.slice(0, cut));
+        pending = pending.slice(nl >= 0 ? cut + 1 : cut);
+      }
+    },
+    flush() {
+      if (pending) onLine(pending);
+      pending = '';
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof WebAssembly.RuntimeError) return `trap: ${err.message}`;
+  if (err instanceof RangeError && /call stack/i.test(err.message)) return 'trap: stack overflow';
+  if (err instanceof Error) return err.message;
+  const payload = (err as { payload?: unknown } | null)?.payload;
+  return `error: ${JSON.stringify(payload ?? err)}`;
+}
+
+function end(instanceId: string, outcome: InstanceEnd): void {
+  const inst = instances.get(instanceId);
+  if (outcome.state !== 'running') {
+    inst?.dispose();
+    instances.delete(instanceId);
+  }
+  post({ type: 'state', instanceId, at: Date.now(), ...outcome });
+}
+
+/** Runs guest code of one instance; a trap or exit ends that instance, never the sandbox. */
+function guestCall(instanceId: string, fn: () => void): boolean {
+  try {
+    meter.guest(fn);
+    return true;
+  } catch (err) {
+    if (err instanceof ComponentExit) end(instanceId, { state: 'exited', code: err.code });
+    else end(instanceId, { state: 'failed', reason: describe(err) });
+    return false;
+  }
+}
+
+async function start(spec: InstanceSpec): Promise<void> {
+  const id = spec.instanceId;
+  const at = () => Date.now();
+  const audit = (denial: Parameters<Parameters<typeof createLog>[2]>[0]) => post({ type: 'audit', instanceId: id, denial, at: at() });
+  const log = createLog((r) => post({ type: 'log', instanceId: id, ...r, at: at() }), spec.logLimits, audit);
+  const stream = (level: LogLevel, name: string) => lineSink((line) => log.write(level, line, [['stream', name]]));
+  const inherit = spec.stdio === 'inherit';
+  const passThrough = (fd: number) => ({ ...fdSink(fd), flush() {} });
+  const stdout = inherit ? passThrough(1) : stream('info', 'stdout');
+  const stderr = inherit ? passThrough(2) : stream('warn', 'stderr');
+  const stdinFd = fdSource(0);
+  const stdin: ByteSource = inherit
+    ? { read: (max) => { const buf = new Uint8Array(max); const n = stdinFd.read(buf); return n === 0 ? null : buf.subarray(0, n); } }
+    : { read: () => null };
+  const flush = () => (stdout.flush(), stderr.flush(), log.flush());
+
+  if (spec.kind === 'module') {
+    // A preview1 command: run to completion with the grant's files, args and env.
+    instances.set(id, { spec, dispose: () => {} });
+    const module = await WebAssembly.compile(capMemory(fs.readFileSync(spec.path), spec.memoryCapBytes) as Uint8Array<ArrayBuffer>);
+    const result = meter.guest(() => runGuest({
+      module, args: [spec.component, ...spec.args], env: spec.grant.env, preopens: spec.grant.fs,
+      stdio: 'capture', memoryCapBytes: spec.memoryCapBytes,
+    }));
+    stdout.write(new TextEncoder().encode(result.stdout ?? ''));
+    stderr.write(new TextEncoder().encode(result.stderr ?? ''));
+    flush();
+    const o = result.outcome;
+    end(id, o.kind === 'exit' ? { state: 'exited', code: o.code } : { state: 'failed', reason: 'message' in o ? `${o.kind}: ${o.message}` : o.kind });
+    return;
+  }
+
+  const built = buildComponentImports({
+    grant: spec.grant, args: [spec.component, ...spec.args], parameters: spec.parameters,
+    stdin, stdout, stderr, kv,
+    bus: {
+      publish: (topic, payload) => post({ type: 'publish', instanceId: id, topic, payload }),
+      subscribe: (pattern) => post({ type: 'subscribe', instanceId: id, pattern }),
+    },
+    log: log.write, audit,
+    hooks: { beforeBlock: () => meter.leave(), afterBlock: () => meter.enter() },
+  });
+  instances.set(id, { spec, dispose: () => (flush(), built.dispose()) });
+  let exports: Record<string, unknown>;
+  try {
+    const mod = (await import(pathToFileURL(path.join(spec.path, 'component.mjs')).href)) as ComponentModule;
+    exports = await mod.instantiate((name) => coreModule(spec.path, name, spec.memoryCapBytes), built.imports);
+  } catch (err) {
+    end(id, { state: 'failed', reason: `instantiation failed: ${describe(err)}` });
+    return;
+  }
+  const run = exports.run as { run?: () => void } | undefined;
+  const app = exports.app as AppExports | undefined;
+  if (app?.start && app.onMessage) {
+    instances.get(id)!.app = app;
+    if (guestCall(id, () => app.start!())) end(id, { state: 'running' });
+  } else if (run?.run) {
+    if (guestCall(id, () => run.run!())) end(id, { state: 'exited', code: 0 });
+  } else {
+    end(id, { state: 'failed', reason: 'the component exports neither wasi:cli/run nor bulkhead:host/app' });
+  }
+}
+
+port.on('message', (m: ToSandbox) => {
+  if (m.type === 'start') {
+    void start(m.spec).catch((err) => end(m.spec.instanceId, { state: 'failed', reason: describe(err) }));
+  } else if (m.type === 'deliver') {
+    const app = instances.get(m.instanceId)?.app;
+    if (app?.onMessage) guestCall(m.instanceId, () => app.onMessage!(m.topic, m.payload));
+  } else if (m.type === 'stop') {
+    if (instances.has(m.instanceId)) end(m.instanceId, { state: 'stopped' });
+  }
+});
