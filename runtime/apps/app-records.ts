@@ -65,9 +65,14 @@ export class AppRecords {
     return this.app(appId)!.generation;
   }
 
-  /** The daemon has acted on this generation of the app's desired state. */
-  markStarted(appId: string, generation: number | null): void {
-    this.db.prepare('UPDATE wasm_apps SET started_generation = ? WHERE app_id = ?').run(generation, appId);
+  /**
+   * The daemon acts on this generation of the app's desired state; with `starting`, the app's
+   * actual state becomes "starting" in the same write, so a reader never sees the new generation
+   * next to the previous run's outcome.
+   */
+  markStarted(appId: string, generation: number | null, starting = false): void {
+    this.db.prepare(`UPDATE wasm_apps SET started_generation = ?, actual = CASE WHEN ? THEN 'starting' ELSE actual END,
+      reason = CASE WHEN ? THEN NULL ELSE reason END, updated_at = ? WHERE app_id = ?`).run(generation, starting ? 1 : 0, starting ? 1 : 0, iso(), appId);
   }
 
   /** Makes sure the app has a row (an app started directly, without `bulkhead start`). */

@@ -108,7 +108,7 @@ async function reconcile(host: AppHost, installed: InstalledPackages, say: (line
       say(`stopping ${app.appId}`);
       await host.stop(app.appId);
     } else if (app.desired === 'running' && app.startedGeneration !== app.generation) {
-      host.records.markStarted(app.appId, app.generation);
+      host.records.markStarted(app.appId, app.generation, !running);
       if (running) continue; // already running: a repeated start changes nothing
       const pkg = installed.get(app.appId);
       if (!pkg) {

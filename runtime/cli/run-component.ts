@@ -19,13 +19,20 @@ export interface ComponentRunOptions {
 }
 
 export async function runComponent(bytes: Uint8Array, file: string, args: string[], o: ComponentRunOptions): Promise<number> {
-  let dir: string;
+  let prepared;
   try {
-    dir = (await prepareComponent(bytes, o.dataDir, file)).dir;
+    prepared = await prepareComponent(bytes, o.dataDir, file);
   } catch (err) {
     if (err instanceof ComponentPrepareError) throw new CliError(err.message, ExitCode.BAD_INPUT);
     throw err;
   }
+  if (!prepared.exports.some((e) => e.startsWith('wasi:cli/run'))) {
+    const service = prepared.exports.some((e) => e.startsWith('bulkhead:host/app'));
+    throw new CliError(service
+      ? `${file} is a service (exports bulkhead:host/app); install its package and run it with bulkhead start`
+      : `${file} exports no wasi:cli/run; bulkhead run runs commands`, ExitCode.SANDBOX_ERROR);
+  }
+  const dir = prepared.dir;
   type Outcome = (FromSandbox & { type: 'state' }) | { lost: string };
   let settle!: (o: Outcome) => void;
   const ended = new Promise<Outcome>((resolve) => { settle = resolve; });

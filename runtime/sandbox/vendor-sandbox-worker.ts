@@ -102,8 +102,11 @@ async function start(spec: InstanceSpec): Promise<void> {
   const id = spec.instanceId;
   const at = () => Date.now();
   const audit = (denial: Parameters<Parameters<typeof createLog>[2]>[0]) => post({ type: 'audit', instanceId: id, denial, at: at() });
-  const log = createLog((r) => post({ type: 'log', instanceId: id, ...r, at: at() }), spec.logLimits, audit);
-  const stream = (level: LogLevel, name: string) => lineSink((line) => log.write(level, line, [['stream', name]]));
+  const toLog = (r: Parameters<Parameters<typeof createLog>[0]>[0]) => post({ type: 'log', instanceId: id, ...r, at: at() });
+  // Two budgets: a flood through the log API cannot silence the std streams, nor the other way.
+  const log = createLog(toLog, spec.logLimits, audit);
+  const streamLog = createLog(toLog, spec.logLimits, audit);
+  const stream = (level: LogLevel, name: string) => lineSink((line) => streamLog.write(level, line, [['stream', name]]));
   const inherit = spec.stdio === 'inherit';
   const passThrough = (fd: number) => ({ ...fdSink(fd), flush() {} });
   const stdout = inherit ? passThrough(1) : stream('info', 'stdout');
@@ -112,7 +115,7 @@ async function start(spec: InstanceSpec): Promise<void> {
   const stdin: ByteSource = inherit
     ? { read: (max) => { const buf = new Uint8Array(max); const n = stdinFd.read(buf); return n === 0 ? null : buf.subarray(0, n); } }
     : { read: () => null };
-  const flush = () => (stdout.flush(), stderr.flush(), log.flush());
+  const flush = () => (stdout.flush(), stderr.flush(), log.flush(), streamLog.flush());
 
   if (spec.kind === 'module') {
     // A preview1 command: run to completion with the grant's files, args and env.
