@@ -34,7 +34,7 @@ export function buildComponentImports(ctx: InstanceContext) {
   const cli = createCli(io, { args: ctx.args, env: ctx.grant.env, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr });
   const clocks = createClocks(io);
   const random = createRandom();
-  const filesystem = createFilesystem(io, ctx.grant.fs);
+  const filesystem = createFilesystem(io, ctx.grant.fs, (attempted, reason) => ctx.audit({ capability: 'fs', attempted, reason }));
   const imports: Record<string, object> = {
     'wasi:cli/environment': cli.environment,
     'wasi:cli/exit': cli.exit,

@@ -43,7 +43,10 @@ function timeSpec(t: NewTimestamp): TimeSpec {
   return { kind: 'set', ns: t.val.seconds * 1_000_000_000n + BigInt(t.val.nanoseconds) };
 }
 
-export function createFilesystem(io: Io, preopens: readonly Preopen[]) {
+/** Told about every refused escape or write, for the audit log. */
+export type FsDenied = (attempted: string, reason: string) => void;
+
+export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: FsDenied = () => {}) {
   const open = new Set<number>();
   const track = (fd: number) => (open.add(fd), fd);
 
@@ -75,13 +78,21 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[]) {
       return this.hostFd;
     }
 
-    #mutable(): void {
-      if (this.readOnly) throw new GuestError('read-only');
+    #mutable(what = 'write'): void {
+      if (!this.readOnly) return;
+      denied(what, 'the fs grant is read-only');
+      throw new GuestError('read-only');
     }
 
     #at<T>(path: string, follow: boolean, fn: (r: ResolvedPath) => T): T {
       return fsCall(() => {
-        const r = resolveConfined(this.#dir(), path, follow);
+        let r: ResolvedPath;
+        try {
+          r = resolveConfined(this.#dir(), path, follow);
+        } catch (err) {
+          if (err instanceof WasiError && err.errno === Errno.NOTCAPABLE) denied(path, err.message);
+          throw err;
+        }
         try {
           return fn(r);
         } finally {
@@ -181,7 +192,7 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[]) {
     }
     openAt(pathFlags: { symlinkFollow?: boolean }, path: string, openFlags: { create?: boolean; directory?: boolean; exclusive?: boolean; truncate?: boolean }, flags: { read?: boolean; write?: boolean; mutateDirectory?: boolean }) {
       const wantsWrite = !!flags.write || !!openFlags.create || !!openFlags.truncate;
-      if (wantsWrite && this.readOnly) throw new GuestError('read-only');
+      if (wantsWrite) this.#mutable(`open ${path} for writing`);
       if (openFlags.directory && (flags.write || openFlags.truncate)) throw new GuestError('invalid');
       return this.#at(path, !!pathFlags.symlinkFollow, (r) => {
         let mode = O_NOFOLLOW | (flags.write ? (flags.read ? O_RDWR : O_WRONLY) : O_RDONLY);
@@ -214,7 +225,10 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[]) {
       this.#mutable();
       // A link that points outside could never be followed by this guest, but it could mislead
       // another reader of the vendor's directory, so it is not created at all.
-      if (oldPath.startsWith('/')) throw new GuestError('not-permitted');
+      if (oldPath.startsWith('/')) {
+        denied(`symlink ${newPath} -> ${oldPath}`, 'absolute link targets are refused');
+        throw new GuestError('not-permitted');
+      }
       this.#at(newPath, false, (r) => fs.symlinkSync(oldPath, r.hostPath));
     }
     unlinkFileAt(path: string): void {

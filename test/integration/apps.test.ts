@@ -97,6 +97,10 @@ test('hostile: every escape the probe tries is refused and audited, and it canno
   for (const expected of ['messaging.publish requested plant/line1/temperature', 'messaging.subscribe requested #',
     'messaging.publish plant/line1/temperature', 'messaging.subscribe #']) assert.ok(seen.includes(expected), `${expected} in ${seen.join('; ')}`);
   assert.ok(audit.some((e) => e.capability === 'kv.quota'));
+  const fsDenials = audit.filter((e) => e.capability === 'fs').map((e) => e.attempted);
+  for (const attempt of ['../../globex-analytics/secret.txt', 'planted/secret.txt', 'symlink root-link -> /', 'up-link/secret.txt']) {
+    assert.ok(fsDenials.some((a) => a.includes(attempt)), `fs denial for ${attempt} in ${fsDenials.join('; ')}`);
+  }
   assert.is(audit.filter((e) => e.capability === 'log.rate').length, 1, 'the flood is audited once, not per record');
 
   // The flood of 20000 records cost a bounded number of rows, and said what it dropped.

@@ -21,9 +21,10 @@ function setup(readOnly = false) {
   fs.writeFileSync(path.join(other, 'secret.txt'), 'secret\n');
   fs.symlinkSync('../other-vendor', path.join(granted, 'up-link'));
   fs.symlinkSync(other, path.join(granted, 'abs-link'));
-  const fsys = createFilesystem(io, [{ guestPath: '/data', hostPath: granted, readOnly }]);
+  const denials: string[] = [];
+  const fsys = createFilesystem(io, [{ guestPath: '/data', hostPath: granted, readOnly }], (attempted) => denials.push(attempted));
   const [[dir, name]] = fsys.preopens.getDirectories() as [InstanceType<typeof fsys.types.Descriptor>, string][] as [[InstanceType<typeof fsys.types.Descriptor>, string]];
-  return { root, granted, fsys, dir, name };
+  return { root, granted, fsys, dir, name, denials };
 }
 
 function code(fn: () => unknown): unknown {
@@ -55,7 +56,7 @@ test('reads and writes inside the preopen', () => {
 });
 
 test('hostile: `..`, absolute paths and symlinks out of the preopen are refused', () => {
-  const { dir } = setup();
+  const { dir, denials } = setup();
   assert.is(code(() => dir.openAt({}, '../other-vendor/secret.txt', {}, READ)), 'not-permitted');
   assert.is(code(() => dir.openAt({}, 'sub/../../other-vendor/secret.txt', {}, READ)), 'no-entry', 'a missing component is reported before the escape');
   assert.is(code(() => dir.openAt({}, '/etc/passwd', {}, READ)), 'not-permitted');
@@ -64,10 +65,11 @@ test('hostile: `..`, absolute paths and symlinks out of the preopen are refused'
   assert.is(code(() => dir.statAt({ symlinkFollow: true }, 'abs-link')), 'not-permitted');
   assert.is(code(() => dir.symlinkAt('/etc', 'made-link')), 'not-permitted', 'no absolute links are created');
   assert.is(code(() => dir.renameAt('mine.txt', dir, '../stolen.txt')), 'not-permitted');
+  assert.equal(denials, ['../other-vendor/secret.txt', '/etc/passwd', 'up-link/secret.txt', 'abs-link/secret.txt', 'abs-link', 'symlink made-link -> /etc', '../stolen.txt'], 'each escape is reported for the audit log');
 });
 
 test('hostile: a read-only grant refuses every write, whatever the flags say', () => {
-  const { dir, granted } = setup(true);
+  const { dir, granted, denials } = setup(true);
   assert.is(code(() => dir.openAt({}, 'mine.txt', {}, WRITE)), 'read-only');
   assert.is(code(() => dir.openAt({}, 'x', { create: true }, READ)), 'read-only');
   assert.is(code(() => dir.openAt({}, 'mine.txt', { truncate: true }, READ)), 'read-only');
@@ -76,6 +78,7 @@ test('hostile: a read-only grant refuses every write, whatever the flags say', (
   const file = dir.openAt({}, 'mine.txt', {}, READ);
   assert.is(code(() => file.writeViaStream(0n)), 'bad-descriptor');
   assert.is(fs.readFileSync(path.join(granted, 'mine.txt'), 'utf8'), 'mine\n');
+  assert.is(denials.length, 5);
 });
 
 test('preopen handles can be dropped and fetched again (the adapter does); other descriptors close on drop', () => {
