@@ -36,6 +36,48 @@ function componentTarget(dir: string, file: string, world: 'imports' | 'service'
   };
 }
 
+/**
+ * One WIT source holding a world and every package it needs, as nested `package x { ... }` blocks:
+ * WASI 0.2.12 as jco ships it (node_modules, not copied here) plus our bulkhead:host.
+ */
+function witWithDependencies(world: string): string {
+  const wasiDir = path.join(root, 'node_modules', '@bytecodealliance', 'jco', 'lib', 'wit', 'builtin', '0.2.12');
+  const nest = (text: string) => text.replace(/^(\s*\/\/.*\n)*\s*package ([^;]+);/, 'package $2 {') + '\n}\n';
+  const packages = fs.readdirSync(wasiDir).map((d) => nest(fs.readFileSync(path.join(wasiDir, d, 'package.wit'), 'utf8')));
+  return `${world}\n${packages.join('\n')}\n${nest(fs.readFileSync(WIT, 'utf8'))}`;
+}
+
+const NET_PROBE_WORLD = `package bulkhead:samples;
+world net-probe {
+  import wasi:sockets/instance-network@0.2.12;
+  import wasi:sockets/network@0.2.12;
+  import wasi:sockets/tcp@0.2.12;
+  import wasi:sockets/tcp-create-socket@0.2.12;
+  import wasi:sockets/ip-name-lookup@0.2.12;
+  import wasi:io/poll@0.2.12;
+  import wasi:io/streams@0.2.12;
+  import wasi:http/types@0.2.12;
+  import wasi:http/outgoing-handler@0.2.12;
+  import bulkhead:host/config@0.1.0;
+  import bulkhead:host/log@0.1.0;
+}`;
+
+/** The network client: C against hand-written wasi:sockets/wasi:http bindings, a command component. */
+function netProbeTarget(): Target {
+  const source = path.join(samplesDir, 'net-c', 'net-probe.c');
+  const output = path.join(samplesDir, 'net-c', 'build', 'net-probe.wasm');
+  const core = output.replace(/\.wasm$/, '.core.wasm');
+  return {
+    name: 'net-c/net-probe.c (component)', output, sources: [source, WIT, HEADER],
+    build: async () => {
+      execFileSync('clang', ['--target=wasm32-wasi', '-O2', '-Wall', '-Wl,--strip-all', `-I${path.dirname(HEADER)}`, '-o', core, source], { stdio: 'inherit' });
+      const { componentEmbed, componentNew } = await import('@bytecodealliance/jco-transpile/wasm-tools');
+      const embedded = await componentEmbed({ binary: fs.readFileSync(core), witSource: witWithDependencies(NET_PROBE_WORLD), world: 'bulkhead:samples/net-probe' });
+      fs.writeFileSync(output, await componentNew(embedded, [['wasi_snapshot_preview1', fs.readFileSync(adapter('command'))]]));
+    },
+  };
+}
+
 /** Interop: a core module turned into a component by jco's own CLI (a standard toolchain, not our code). */
 function jcoNewTarget(name: string, coreRel: string, output: string): Target {
   const core = path.join(samplesDir, coreRel);
@@ -74,6 +116,7 @@ export function sampleTargets(): Target[] {
     jcoNewTarget('interop-c (component, jco new)', 'interop-c/build/wasi-tour.wasm', path.join(samplesDir, 'interop-c', 'build', 'wasi-tour.component.wasm')),
     jcoNewTarget('cat-c (component, jco new)', 'cat-c/build/cat.wasm', path.join(samplesDir, 'cat-c', 'build', 'cat.component.wasm')),
   );
+  targets.push(netProbeTarget());
   for (const file of fs.readdirSync(path.join(samplesDir, 'vendors')).sort()) {
     if (file.endsWith('.c')) targets.push(componentTarget('vendors', file, /^\/\/ world: service/m.test(fs.readFileSync(path.join(samplesDir, 'vendors', file), 'utf8')) ? 'service' : 'imports'));
   }
@@ -115,8 +158,8 @@ async function main(): Promise<void> {
     process.stdout.write(`samples: [${i + 1}/${targets.length}] building ${t.name}\n`);
     try {
       await t.build();
-    } catch {
-      console.error(`samples: building ${t.name} failed (see the compiler output above)`);
+    } catch (err) {
+      console.error(`samples: building ${t.name} failed: ${(err as Error).message.split('\n')[0]} (and see any compiler output above)`);
       process.exit(1);
     }
     built++;

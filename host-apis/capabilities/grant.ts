@@ -4,12 +4,22 @@
 import path from 'node:path';
 import { parseNetRule, type NetRule } from './net-rules.js';
 
-/** Whether the operator's rule covers everything the requested rule could reach. */
-function netRuleSubsumes(operator: NetRule, wanted: NetRule): boolean {
-  const portOk = operator.port === '*' || operator.port === wanted.port;
-  const hostOk = operator.host === '*' || operator.host === wanted.host ||
-    (operator.host.startsWith('*.') && wanted.host.endsWith(operator.host.slice(1)) && wanted.host.length > operator.host.length - 1);
-  return portOk && hostOk;
+function hostIntersection(a: string, b: string): string | undefined {
+  const covers = (w: string, h: string) => w === '*' || w === h || (w.startsWith('*.') && h.endsWith(w.slice(1)) && h.length > w.length - 1);
+  if (covers(a, b)) return b;
+  if (covers(b, a)) return a;
+  return undefined;
+}
+
+/**
+ * What two net rules both allow, as one rule (their patterns nest or are disjoint): a request for
+ * "127.0.0.1:*" under an operator rule "127.0.0.1:8080" is granted "127.0.0.1:8080".
+ */
+function netRuleIntersection(operator: NetRule, wanted: NetRule): NetRule | undefined {
+  const host = hostIntersection(operator.host, wanted.host);
+  const port = operator.port === '*' ? wanted.port : wanted.port === '*' || wanted.port === operator.port ? operator.port : undefined;
+  if (host === undefined || port === undefined) return undefined;
+  return { host, port, text: `${host}:${port}` };
 }
 
 export interface CapabilityRequest {
@@ -101,7 +111,8 @@ export function effectiveGrant(vendor: string, app: string, request: CapabilityR
   const operatorRules = policy.netConnect.map(parseNetRule);
   for (const text of request.net?.connect ?? []) {
     const wanted = parseNetRule(text);
-    if (operatorRules.some((r) => netRuleSubsumes(r, wanted))) grant.netConnect.push(wanted);
+    const granted = operatorRules.map((r) => netRuleIntersection(r, wanted)).filter((r): r is NetRule => r !== undefined);
+    if (granted.length > 0) grant.netConnect.push(...granted.filter((g) => !grant.netConnect.some((x) => x.text === g.text)));
     else denials.push({ capability: 'net.connect', requested: text, reason: `not in the operator's net.connect list for ${vendor}` });
   }
   for (const port of request.net?.listen ?? []) {

@@ -12,7 +12,10 @@ import { createMessaging, type MessageBus } from '../bulkhead/messaging.js';
 import { createCli } from '../wasi-p2/cli.js';
 import { createClocks, createRandom } from '../wasi-p2/clocks-random.js';
 import { createFilesystem } from '../wasi-p2/filesystem.js';
+import { createHttp } from '../wasi-p2/http.js';
 import { createIo, type BlockingHooks, type ByteSink, type ByteSource } from '../wasi-p2/io.js';
+import { createSockets } from '../wasi-p2/sockets.js';
+import type { NetBroker } from '../net/net-broker.js';
 
 export interface InstanceContext {
   grant: EffectiveGrant;
@@ -27,6 +30,8 @@ export interface InstanceContext {
   log: (level: LogLevel, message: string, fields: [string, string][]) => void;
   audit: AuditSink;
   hooks: BlockingHooks;
+  /** Sockets and HTTP; the broker enforces the grant's net rules. */
+  net: NetBroker;
 }
 
 export function buildComponentImports(ctx: InstanceContext) {
@@ -34,6 +39,8 @@ export function buildComponentImports(ctx: InstanceContext) {
   const cli = createCli(io, { args: ctx.args, env: ctx.grant.env, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr });
   const clocks = createClocks(io);
   const random = createRandom();
+  const sockets = createSockets(io, ctx.net);
+  const http = createHttp(io, ctx.net);
   const filesystem = createFilesystem(io, ctx.grant.fs, (attempted, reason) => ctx.audit({ capability: 'fs', attempted, reason }));
   const imports: Record<string, object> = {
     'wasi:cli/environment': cli.environment,
@@ -56,6 +63,14 @@ export function buildComponentImports(ctx: InstanceContext) {
     'wasi:io/streams': { InputStream: io.InputStream, OutputStream: io.OutputStream },
     'wasi:filesystem/types': filesystem.types,
     'wasi:filesystem/preopens': filesystem.preopens,
+    'wasi:sockets/network': sockets.network,
+    'wasi:sockets/instance-network': sockets.instanceNetwork,
+    'wasi:sockets/ip-name-lookup': sockets.ipNameLookup,
+    'wasi:sockets/tcp': sockets.tcp,
+    'wasi:sockets/tcp-create-socket': sockets.tcpCreateSocket,
+    'wasi:sockets/udp-create-socket': sockets.udpCreateSocket,
+    'wasi:http/types': http.types,
+    'wasi:http/outgoing-handler': http.outgoingHandler,
     'bulkhead:host/log': { write: ctx.log },
     'bulkhead:host/kv': createKv(ctx.kv, ctx.grant.kv, ctx.audit),
     'bulkhead:host/messaging': createMessaging(ctx.grant, ctx.bus, ctx.audit),
@@ -70,6 +85,8 @@ export const PROVIDED_INTERFACES = [
   'wasi:cli/terminal-input', 'wasi:cli/terminal-output', 'wasi:cli/terminal-stdin', 'wasi:cli/terminal-stdout',
   'wasi:cli/terminal-stderr', 'wasi:clocks/monotonic-clock', 'wasi:clocks/wall-clock', 'wasi:random/random',
   'wasi:random/insecure', 'wasi:random/insecure-seed', 'wasi:io/error', 'wasi:io/poll', 'wasi:io/streams',
-  'wasi:filesystem/types', 'wasi:filesystem/preopens', 'bulkhead:host/log', 'bulkhead:host/kv',
+  'wasi:filesystem/types', 'wasi:filesystem/preopens', 'wasi:sockets/network', 'wasi:sockets/instance-network',
+  'wasi:sockets/ip-name-lookup', 'wasi:sockets/tcp', 'wasi:sockets/tcp-create-socket', 'wasi:sockets/udp-create-socket',
+  'wasi:http/types', 'wasi:http/outgoing-handler', 'bulkhead:host/log', 'bulkhead:host/kv',
   'bulkhead:host/messaging', 'bulkhead:host/config',
 ] as const;

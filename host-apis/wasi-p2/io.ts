@@ -13,10 +13,19 @@ export interface BlockingHooks {
 export interface ByteSource {
   /** Up to `max` bytes; an empty array means nothing yet, `null` the end. */
   read(max: number): Uint8Array | null;
+  /** Blocks until at least one byte or the end; without it, read() is taken to block by itself. */
+  blockingRead?(max: number): Uint8Array | null;
+  readiness?: ReadinessSource;
 }
 
 export interface ByteSink {
   write(bytes: Uint8Array): void;
+}
+
+/** Readiness of something outside the guest (a socket); `wait` blocks up to `ms` and says if ready. */
+export interface ReadinessSource {
+  ready(): boolean;
+  wait(ms: number): boolean;
 }
 
 const MAX_WRITE = 1 << 20;
@@ -29,13 +38,20 @@ export function createIo(hooks: BlockingHooks) {
     }
   }
 
-  /** Ready now, or at a monotonic deadline (ns, process.hrtime clock). */
+  /**
+   * Ready now, at a monotonic deadline (ns, process.hrtime clock), or when an event source says so
+   * (a socket with data). Waiting on a source happens in the host, in slices.
+   */
   class Pollable {
-    constructor(readonly deadline: bigint = 0n) {}
+    constructor(readonly deadline: bigint = 0n, readonly source?: ReadinessSource) {}
     ready(): boolean {
-      return process.hrtime.bigint() >= this.deadline;
+      return this.source ? this.source.ready() : process.hrtime.bigint() >= this.deadline;
     }
     block(): void {
+      if (this.source) {
+        while (!this.source.ready()) this.source.wait(1000);
+        return;
+      }
       const left = this.deadline - process.hrtime.bigint();
       if (left <= 0n) return;
       hooks.beforeBlock();
@@ -50,12 +66,21 @@ export function createIo(hooks: BlockingHooks) {
   function poll(list: Pollable[]): Uint32Array {
     if (list.length === 0) throw new GuestError('poll of an empty list');
     const ready = (): number[] => list.flatMap((p, i) => (p.ready() ? [i] : []));
-    let now = ready();
-    if (now.length === 0) {
-      list.reduce((a, b) => (a.deadline <= b.deadline ? a : b)).block();
-      now = ready();
+    for (;;) {
+      const now = ready();
+      if (now.length > 0) return Uint32Array.from(now);
+      const timed = list.filter((p) => !p.source);
+      const evented = list.filter((p) => p.source);
+      const nearest = timed.length ? timed.reduce((a, b) => (a.deadline <= b.deadline ? a : b)) : undefined;
+      if (evented.length === 0) {
+        nearest!.block();
+        continue;
+      }
+      // Wait on the first event source, no longer than the nearest deadline (and a short slice,
+      // so the other sources are looked at again).
+      const leftMs = nearest ? Number(nearest.deadline - process.hrtime.bigint()) / 1e6 : 50;
+      evented[0]!.source!.wait(Math.max(0, Math.min(50, leftMs)));
     }
-    return Uint32Array.from(now);
   }
 
   const failed = (err: unknown) => new GuestError({ tag: 'last-operation-failed', val: new IoError((err as Error).message ?? String(err)) });
@@ -78,7 +103,16 @@ export function createIo(hooks: BlockingHooks) {
       return bytes;
     }
     blockingRead(len: bigint): Uint8Array {
-      return this.read(len);
+      const source = this.#source;
+      if (!source?.blockingRead) return this.read(len);
+      let bytes: Uint8Array | null;
+      try {
+        bytes = source.blockingRead(Number(len > BigInt(MAX_WRITE) ? MAX_WRITE : len));
+      } catch (err) {
+        throw failed(err);
+      }
+      if (bytes === null) throw closed();
+      return bytes;
     }
     skip(len: bigint): bigint {
       return BigInt(this.read(len).length);
@@ -87,7 +121,7 @@ export function createIo(hooks: BlockingHooks) {
       return this.skip(len);
     }
     subscribe(): Pollable {
-      return new Pollable();
+      return new Pollable(0n, this.#source?.readiness);
     }
     [Symbol.dispose](): void {
       this.#source = undefined;

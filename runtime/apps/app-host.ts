@@ -10,6 +10,7 @@ import { VendorSandbox } from '../sandbox/vendor-sandbox.js';
 import { AppRecords, isoTime, type ActualState, type LogRow } from './app-records.js';
 import { planApp, type AppPlan } from './app-plan.js';
 import { MessageBus } from './message-bus.js';
+import { NetService } from './net-service.js';
 
 interface LiveInstance { instanceId: string; appId: string; component: string; vendor: string; memoryBytes: number; state: string; reason?: string | null }
 interface LiveApp { plan: AppPlan; instances: Map<string, LiveInstance>; settled: () => void }
@@ -29,6 +30,10 @@ let startCounter = 0;
 export class AppHost {
   readonly records: AppRecords;
   readonly bus = new MessageBus();
+  readonly net = new NetService((instanceId, denial) => {
+    const inst = this.#instances.get(instanceId);
+    if (inst) this.#audit(inst, denial);
+  });
   readonly #sandboxes = new Map<string, VendorSandbox>();
   readonly #apps = new Map<string, LiveApp>();
   readonly #instances = new Map<string, LiveInstance>();
@@ -61,6 +66,7 @@ export class AppHost {
     if (s?.alive) return s;
     s = new VendorSandbox(plan.vendor, path.join(this.options.dataDir, 'state.db'), plan.vendorWasm.limits.cpu, {
       message: (m) => this.#onSandboxMessage(m),
+      net: (call) => this.net.handle(call),
       lost: (ids, reason) => {
         this.#sandboxes.delete(plan.vendor);
         for (const id of ids) {
@@ -120,6 +126,7 @@ export class AppHost {
     inst.state = state;
     inst.reason = reason;
     this.bus.unsubscribeAll(inst.instanceId);
+    this.net.unregister(inst.instanceId);
     this.#instances.delete(inst.instanceId);
     this.records.upsertInstance({ ...inst, state, exitCode, reason });
     this.#appChanged(inst.appId);
@@ -187,6 +194,7 @@ export class AppHost {
       for (const d of c.denials) this.#audit(inst, { capability: d.capability, attempted: `requested ${d.requested}`, reason: d.reason });
       live.instances.set(inst.instanceId, inst);
       this.#instances.set(inst.instanceId, inst);
+      this.net.register(inst.instanceId, c.grant.netConnect);
       this.records.upsertInstance({ ...inst, exitCode: null, reason: null });
     }
     for (const c of plan.components) {

@@ -23,7 +23,13 @@ export interface SandboxInit {
   vendor: string;
   databasePath: string;
   cpu: SharedArrayBuffer;
+  /** Synchronous calls to the supervisor (network): the port and its wake-up counter. */
+  callPort: import('node:worker_threads').MessagePort;
+  callSignal: SharedArrayBuffer;
 }
+
+/** A network call from an instance, answered by the supervisor (see host-apis/net/net-broker.ts). */
+export interface NetCall { instanceId: string; method: string; args: unknown[] }
 
 export type ToSandbox =
   | { type: 'start'; spec: InstanceSpec }

@@ -16,11 +16,29 @@ import { fdSink, fdSource } from '../../host-apis/wasi-p1/stdio.js';
 import { CpuMeter } from './cpu-meter.js';
 import { runGuest } from './guest-run.js';
 import { capMemory } from './wasm-binary.js';
-import type { FromSandbox, InstanceEnd, InstanceSpec, SandboxInit, ToSandbox } from './vendor-sandbox-protocol.js';
+import type { FromSandbox, InstanceEnd, InstanceSpec, NetCall, SandboxInit, ToSandbox } from './vendor-sandbox-protocol.js';
+import type { NetBroker } from '../../host-apis/net/net-broker.js';
+import { SyncCaller } from './sync-call.js';
 
 const init = workerData as SandboxInit;
 const port = parentPort!;
 const meter = new CpuMeter(init.cpu);
+const caller = new SyncCaller(init.callPort, init.callSignal, { beforeBlock: () => meter.leave(), afterBlock: () => meter.enter() });
+
+/** The instance's network, every call decided by the supervisor (which holds the grant). */
+function netBroker(instanceId: string): NetBroker {
+  const call = (method: string) => (...args: unknown[]) => caller.call('net', { instanceId, method, args } satisfies NetCall);
+  return {
+    resolve: call('resolve') as NetBroker['resolve'],
+    connect: call('connect') as NetBroker['connect'],
+    read: call('read') as NetBroker['read'],
+    write: call('write') as NetBroker['write'],
+    readable: call('readable') as NetBroker['readable'],
+    shutdown: call('shutdown') as NetBroker['shutdown'],
+    close: call('close') as NetBroker['close'],
+    http: call('http') as NetBroker['http'],
+  };
+}
 const post = (m: FromSandbox) => port.postMessage(m);
 
 // The kv API must answer synchronously, so the sandbox has its own connection to the device DB.
@@ -140,7 +158,7 @@ async function start(spec: InstanceSpec): Promise<void> {
       publish: (topic, payload) => post({ type: 'publish', instanceId: id, topic, payload }),
       subscribe: (pattern) => post({ type: 'subscribe', instanceId: id, pattern }),
     },
-    log: log.write, audit,
+    log: log.write, audit, net: netBroker(id),
     hooks: { beforeBlock: () => meter.leave(), afterBlock: () => meter.enter() },
   });
   instances.set(id, { spec, dispose: () => (flush(), built.dispose()) });

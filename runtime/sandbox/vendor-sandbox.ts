@@ -4,7 +4,9 @@
 // instances are reported failed; other vendors' sandboxes are separate threads and keep running.
 import { Worker } from 'node:worker_threads';
 import { CpuMeter } from './cpu-meter.js';
-import type { FromSandbox, InstanceSpec, ToSandbox } from './vendor-sandbox-protocol.js';
+import { MessageChannel } from 'node:worker_threads';
+import type { FromSandbox, InstanceSpec, NetCall, ToSandbox } from './vendor-sandbox-protocol.js';
+import { serveSyncCalls } from './sync-call.js';
 import { workerScript } from './worker-script.js';
 
 export interface CpuLimit {
@@ -15,6 +17,8 @@ export interface CpuLimit {
 
 export interface SandboxEvents {
   message(m: FromSandbox): void;
+  /** Network calls of the sandbox's instances; without it, every one is refused. */
+  net?(call: NetCall): Promise<unknown>;
   /** The thread is gone (CPU limit, heap limit, crash); every instance in it has ended. */
   lost(instanceIds: string[], reason: string): void;
 }
@@ -34,10 +38,16 @@ export class VendorSandbox {
 
   constructor(readonly vendor: string, databasePath: string, readonly cpu: CpuLimit, events: SandboxEvents) {
     const script = workerScript('vendor-sandbox-worker');
+    const calls = new MessageChannel();
+    const callSignal = new SharedArrayBuffer(4);
+    const refuse = async (call: NetCall) => (call.method === 'http' ? { error: { tag: 'HTTP-request-denied' } } : call.method === 'readable' ? true : { error: 'access-denied', reason: 'no network grant' });
+    serveSyncCalls(calls.port1, callSignal, (_op, args) => (events.net ?? refuse)(args as NetCall));
+    calls.port1.unref();
     this.#worker = new Worker(script.url, {
       eval: script.eval,
       execArgv: [],
-      workerData: { vendor, databasePath, cpu: this.#meter.buffer },
+      workerData: { vendor, databasePath, cpu: this.#meter.buffer, callPort: calls.port2, callSignal },
+      transferList: [calls.port2],
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
       stdout: false, stderr: false, stdin: false,
     });

@@ -98,4 +98,11 @@ test('deny-all defaults: an unconfigured vendor gets nothing it asks for', () =>
   assert.is(denials.length, 4);
 });
 
+test('net.connect grants are the intersection of request and policy patterns', () => {
+  const policy = { ...denyAllPolicy('/data/v'), netConnect: ['127.0.0.1:8080', '*.plant.example:502', 'api.example.com:*'] };
+  const { grant, denials } = effectiveGrant('V', 'app', { net: { connect: ['127.0.0.1:*', 'plc.plant.example:502', 'api.example.com:443', 'evil.example:80'] } }, policy);
+  assert.equal(grant.netConnect.map((r) => r.text), ['127.0.0.1:8080', 'plc.plant.example:502', 'api.example.com:443']);
+  assert.equal(denials.map((d) => d.requested), ['evil.example:80']);
+});
+
 test.run();

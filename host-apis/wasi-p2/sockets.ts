@@ -1,0 +1,164 @@
+// wasi:sockets (network, instance-network, ip-name-lookup, tcp, tcp-create-socket) for one
+// component instance: outgoing TCP connections only, each decided by the supervisor against the
+// grant (see net-broker.ts). Listening sockets and UDP are not provided: every such call answers
+// not-supported, so a guest learns at once instead of hanging.
+import net from 'node:net';
+import type { NetBroker, SocketErrorCode } from '../net/net-broker.js';
+import { GuestError } from './errors.js';
+import type { Io } from './io.js';
+
+type Ipv4 = [number, number, number, number];
+type Ipv6 = [number, number, number, number, number, number, number, number];
+type IpAddress = { tag: 'ipv4'; val: Ipv4 } | { tag: 'ipv6'; val: Ipv6 };
+type IpSocketAddress = { tag: 'ipv4'; val: { port: number; address: Ipv4 } } | { tag: 'ipv6'; val: { port: number; flowInfo: number; address: Ipv6; scopeId: number } };
+
+const fail = (code: SocketErrorCode) => new GuestError(code);
+
+export function addressText(a: IpAddress | IpSocketAddress['val']['address'], family?: 'ipv4' | 'ipv6'): string {
+  const parts = 'tag' in a ? a.val : a;
+  const fam = 'tag' in a ? a.tag : family;
+  if (fam === 'ipv4') return (parts as number[]).join('.');
+  return (parts as number[]).map((p) => p.toString(16)).join(':');
+}
+
+export function ipAddressOf(text: string): IpAddress {
+  if (net.isIPv4(text)) return { tag: 'ipv4', val: text.split('.').map(Number) as Ipv4 };
+  // Expand "::" and read the eight groups.
+  const [head, tail] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return { tag: 'ipv6', val: groups.map((g) => parseInt(g || '0', 16)) as Ipv6 };
+}
+
+export function createSockets(io: Io, broker: NetBroker) {
+  class Network {}
+  const network = new Network();
+
+  class ResolveAddressStream {
+    #addresses: string[];
+    constructor(addresses: string[]) {
+      this.#addresses = addresses;
+    }
+    resolveNextAddress(): IpAddress | undefined {
+      const next = this.#addresses.shift();
+      return next === undefined ? undefined : ipAddressOf(next);
+    }
+    subscribe() {
+      return new io.Pollable();
+    }
+  }
+
+  type State = { kind: 'unbound' } | { kind: 'connecting'; result: ReturnType<NetBroker['connect']>; remote: IpSocketAddress } | { kind: 'connected'; id: number; remote: IpSocketAddress } | { kind: 'closed' };
+
+  class TcpSocket {
+    #state: State = { kind: 'unbound' };
+    constructor(readonly family: 'ipv4' | 'ipv6') {}
+
+    startBind(): void {
+      throw fail('not-supported');
+    }
+    finishBind(): void {
+      throw fail('not-supported');
+    }
+    startListen(): void {
+      throw fail('not-supported');
+    }
+    finishListen(): void {
+      throw fail('not-supported');
+    }
+    accept(): never {
+      throw fail('not-supported');
+    }
+    startConnect(_network: Network, remote: IpSocketAddress): void {
+      if (this.#state.kind !== 'unbound') throw fail('invalid-state');
+      if (remote.tag !== this.family) throw fail('invalid-argument');
+      if (remote.val.port === 0) throw fail('invalid-argument');
+      // The connect runs to completion here; finish-connect reports how it went.
+      const result = broker.connect(addressText(remote.val.address, remote.tag), remote.val.port);
+      this.#state = { kind: 'connecting', result, remote };
+    }
+    finishConnect() {
+      const s = this.#state;
+      if (s.kind !== 'connecting') throw fail('not-in-progress');
+      if ('error' in s.result) {
+        this.#state = { kind: 'closed' };
+        throw fail(s.result.error);
+      }
+      const id = s.result.ok;
+      this.#state = { kind: 'connected', id, remote: s.remote };
+      const readiness = { ready: () => broker.readable(id, 0), wait: (ms: number) => broker.readable(id, ms) };
+      const input = new io.InputStream({
+        read: (max) => unwrap(broker.read(id, max, false)),
+        blockingRead: (max) => unwrap(broker.read(id, max, true)),
+        readiness,
+      });
+      const output = new io.OutputStream({ write: (bytes) => { unwrap(broker.write(id, bytes)); } });
+      return [input, output] as const;
+    }
+    localAddress(): IpSocketAddress {
+      throw fail('invalid-state');
+    }
+    remoteAddress(): IpSocketAddress {
+      if (this.#state.kind !== 'connected') throw fail('invalid-state');
+      return this.#state.remote;
+    }
+    isListening(): boolean {
+      return false;
+    }
+    addressFamily() {
+      return this.family;
+    }
+    setListenBacklogSize(): void {
+      throw fail('not-supported');
+    }
+    keepAliveEnabled() { return false; }
+    setKeepAliveEnabled(): void {}
+    keepAliveIdleTime() { return 7_200_000_000_000n; }
+    setKeepAliveIdleTime(): void {}
+    keepAliveInterval() { return 75_000_000_000n; }
+    setKeepAliveInterval(): void {}
+    keepAliveCount() { return 9; }
+    setKeepAliveCount(): void {}
+    hopLimit() { return 64; }
+    setHopLimit(): void {}
+    receiveBufferSize() { return 65536n; }
+    setReceiveBufferSize(): void {}
+    sendBufferSize() { return 65536n; }
+    setSendBufferSize(): void {}
+    subscribe() {
+      return new io.Pollable();
+    }
+    shutdown(how: 'receive' | 'send' | 'both'): void {
+      if (this.#state.kind !== 'connected') throw fail('invalid-state');
+      broker.shutdown(this.#state.id, how);
+    }
+    [Symbol.dispose](): void {
+      if (this.#state.kind === 'connected') broker.close(this.#state.id);
+      this.#state = { kind: 'closed' };
+    }
+  }
+
+  function unwrap<T>(r: { ok: T } | { error: SocketErrorCode; reason?: string }): T {
+    if ('error' in r) throw new Error(r.reason ?? r.error);
+    return r.ok;
+  }
+
+  return {
+    network: { Network },
+    instanceNetwork: { instanceNetwork: () => network },
+    tcpCreateSocket: {
+      createTcpSocket: (family: 'ipv4' | 'ipv6') => new TcpSocket(family),
+    },
+    tcp: { TcpSocket },
+    udpCreateSocket: { createUdpSocket: (): never => { throw fail('not-supported'); } },
+    ipNameLookup: {
+      ResolveAddressStream,
+      resolveAddresses: (_network: Network, name: string) => {
+        const r = broker.resolve(name);
+        if ('error' in r) throw fail(r.error);
+        return new ResolveAddressStream(r.ok);
+      },
+    },
+  };
+}

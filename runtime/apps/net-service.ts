@@ -1,0 +1,221 @@
+// The supervisor's side of the network host APIs: it owns every real socket of every instance and
+// decides each connect and HTTP request against that instance's net.connect rules, by name and
+// again by every address the name resolves to (net-rules.ts). Connections are pinned to the
+// addresses that were checked, so a DNS answer that changes in between cannot redirect them.
+import dns from 'node:dns';
+import net from 'node:net';
+import { Agent, request } from 'undici';
+import { checkConnect, normalizeHost, ruleAllows, type NetRule } from '../../host-apis/capabilities/net-rules.js';
+import type { DenialReport } from '../../host-apis/bulkhead/audit.js';
+import type { HttpRequestSpec, SocketErrorCode } from '../../host-apis/net/net-broker.js';
+import { MAX_BODY } from '../../host-apis/wasi-p2/http.js';
+import type { NetCall } from '../sandbox/vendor-sandbox-protocol.js';
+
+const CONNECT_TIMEOUT_MS = 5000;
+const BUFFER_LIMIT = 1 << 20;
+
+interface Conn { socket: net.Socket; chunks: Buffer[]; size: number; ended: boolean; error?: SocketErrorCode; wake: Set<() => void> }
+interface InstanceNet { rules: NetRule[]; resolvedFrom: Map<string, Set<string>>; sockets: Map<number, Conn> }
+
+const resolveAll = async (host: string) => (await dns.promises.lookup(host, { all: true })).map((a) => a.address);
+const socketError = (code: string | undefined): SocketErrorCode =>
+  code === 'ECONNREFUSED' ? 'connection-refused' : code === 'ECONNRESET' ? 'connection-reset' : code === 'ETIMEDOUT' ? 'timeout'
+    : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'remote-unreachable' : 'unknown';
+
+export class NetService {
+  readonly #instances = new Map<string, InstanceNet>();
+  #nextSocket = 1;
+
+  constructor(private readonly audit: (instanceId: string, denial: DenialReport) => void, private readonly resolve = resolveAll) {}
+
+  register(instanceId: string, rules: NetRule[]): void {
+    this.#instances.set(instanceId, { rules, resolvedFrom: new Map(), sockets: new Map() });
+  }
+
+  unregister(instanceId: string): void {
+    for (const c of this.#instances.get(instanceId)?.sockets.values() ?? []) c.socket.destroy();
+    this.#instances.delete(instanceId);
+  }
+
+  async handle(call: NetCall): Promise<unknown> {
+    const inst = this.#instances.get(call.instanceId);
+    const a = call.args as never[];
+    if (!inst) {
+      if (call.method === 'http') return { error: { tag: 'HTTP-request-denied' } };
+      return call.method === 'readable' ? true : { error: 'access-denied', reason: 'no network grant' };
+    }
+    switch (call.method) {
+      case 'resolve': return this.#resolve(call.instanceId, inst, a[0]);
+      case 'connect': return this.#connect(call.instanceId, inst, a[0], a[1]);
+      case 'read': return this.#read(inst, a[0], a[1], a[2]);
+      case 'write': return this.#write(inst, a[0], a[1]);
+      case 'readable': return this.#readable(inst, a[0], a[1]);
+      case 'shutdown': inst.sockets.get(a[0])?.socket.end(); return null;
+      case 'close': inst.sockets.get(a[0])?.socket.destroy(); inst.sockets.delete(a[0]); return null;
+      case 'http': return this.#http(call.instanceId, inst, a[0]);
+      default: return { error: 'not-supported' };
+    }
+  }
+
+  #deny(instanceId: string, attempted: string, reason: string, capability = 'net.connect'): void {
+    this.audit(instanceId, { capability, attempted, reason });
+  }
+
+  async #resolve(id: string, inst: InstanceNet, name: string) {
+    const host = normalizeHost(name);
+    if (net.isIP(host)) return { ok: [host] };
+    // Only names some rule mentions are looked up: resolving is itself a way to send data out.
+    if (!inst.rules.some((r) => ruleAllows([r], host, r.port === '*' ? 1 : r.port))) {
+      this.#deny(id, `resolve ${host}`, 'no net.connect rule names this host', 'net.resolve');
+      return { error: 'access-denied' };
+    }
+    try {
+      const addresses = (await this.resolve(host)).map(normalizeHost);
+      for (const addr of addresses) {
+        if (!inst.resolvedFrom.has(addr)) inst.resolvedFrom.set(addr, new Set());
+        inst.resolvedFrom.get(addr)!.add(host);
+      }
+      return { ok: addresses };
+    } catch {
+      return { error: 'name-unresolvable' };
+    }
+  }
+
+  async #connect(id: string, inst: InstanceNet, address: string, port: number) {
+    const addr = normalizeHost(address);
+    // The address itself, or a name this instance resolved to it: whichever the rules allow.
+    let reason = '';
+    let allowed = false;
+    for (const candidate of [addr, ...(inst.resolvedFrom.get(addr) ?? [])]) {
+      const d = await checkConnect(inst.rules, candidate, port, this.resolve);
+      if (d.allowed && d.addresses.includes(addr)) {
+        allowed = true;
+        break;
+      }
+      if (!reason || candidate !== addr) reason = d.reason;
+    }
+    if (!allowed) {
+      this.#deny(id, `${addr}:${port}`, reason);
+      return { error: 'access-denied', reason };
+    }
+    return new Promise((resolve) => {
+      const socket = net.connect({ host: addr, port, timeout: CONNECT_TIMEOUT_MS });
+      const conn: Conn = { socket, chunks: [], size: 0, ended: false, wake: new Set() };
+      const wake = () => { for (const w of conn.wake) w(); conn.wake.clear(); };
+      socket.once('connect', () => {
+        socket.setTimeout(0);
+        const sid = this.#nextSocket++;
+        inst.sockets.set(sid, conn);
+        resolve({ ok: sid });
+      });
+      socket.once('timeout', () => { socket.destroy(); resolve({ error: 'timeout' }); });
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        conn.error = socketError(err.code);
+        wake();
+        resolve({ error: conn.error, reason: err.message });
+      });
+      socket.on('data', (chunk: Buffer) => {
+        conn.chunks.push(chunk);
+        conn.size += chunk.length;
+        if (conn.size > BUFFER_LIMIT) socket.pause();
+        wake();
+      });
+      socket.on('end', () => { conn.ended = true; wake(); });
+      socket.on('close', () => { conn.ended = true; wake(); });
+    });
+  }
+
+  #wait(conn: Conn, ms: number): Promise<void> {
+    if (conn.chunks.length || conn.ended || conn.error) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = ms === Infinity ? undefined : setTimeout(() => { conn.wake.delete(done); resolve(); }, ms);
+      const done = () => { clearTimeout(timer); resolve(); };
+      conn.wake.add(done);
+    });
+  }
+
+  async #read(inst: InstanceNet, sid: number, max: number, wait: boolean) {
+    const conn = inst.sockets.get(sid);
+    if (!conn) return { error: 'invalid-state' };
+    if (wait) await this.#wait(conn, Infinity);
+    if (conn.chunks.length === 0) {
+      if (conn.error) return { error: conn.error };
+      return { ok: conn.ended ? null : new Uint8Array(0) };
+    }
+    const all = Buffer.concat(conn.chunks);
+    const out = all.subarray(0, max);
+    const rest = all.subarray(out.length);
+    conn.chunks = rest.length ? [rest] : [];
+    conn.size = rest.length;
+    if (conn.size <= BUFFER_LIMIT && conn.socket.isPaused()) conn.socket.resume();
+    return { ok: new Uint8Array(out) };
+  }
+
+  async #write(inst: InstanceNet, sid: number, bytes: Uint8Array) {
+    const conn = inst.sockets.get(sid);
+    if (!conn || conn.socket.destroyed) return { error: conn?.error ?? 'invalid-state' };
+    return new Promise((resolve) => conn.socket.write(bytes, (err) => resolve(err ? { error: socketError((err as NodeJS.ErrnoException).code) } : { ok: bytes.length })));
+  }
+
+  async #readable(inst: InstanceNet, sid: number, ms: number) {
+    const conn = inst.sockets.get(sid);
+    if (!conn) return true;
+    await this.#wait(conn, ms);
+    return conn.chunks.length > 0 || conn.ended || conn.error !== undefined;
+  }
+
+  async #http(id: string, inst: InstanceNet, spec: HttpRequestSpec) {
+    let url: URL;
+    try {
+      url = new URL(`${spec.scheme}://${spec.authority}${spec.pathWithQuery}`);
+    } catch {
+      return { error: { tag: 'HTTP-request-URI-invalid' } };
+    }
+    const host = normalizeHost(url.hostname.replace(/^\[|\]$/g, ''));
+    const port = url.port ? Number(url.port) : spec.scheme === 'https' ? 443 : 80;
+    const d = await checkConnect(inst.rules, host, port, this.resolve).catch(() => undefined);
+    if (!d) return { error: { tag: 'DNS-error', val: { rcode: undefined, infoCode: undefined } } };
+    if (!d.allowed) {
+      this.#deny(id, `${spec.method} ${spec.scheme}://${spec.authority}${spec.pathWithQuery}`, d.reason);
+      return { error: { tag: d.addresses.length ? 'destination-IP-prohibited' : 'HTTP-request-denied' } };
+    }
+    // Pin the connection to the addresses just checked.
+    const addresses = d.addresses;
+    const agent = new Agent({
+      connect: {
+        timeout: spec.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+        lookup: (_h: string, opts: { all?: boolean }, cb: (err: Error | null, a: string | { address: string; family: number }[], f?: number) => void) => {
+          const list = addresses.map((address) => ({ address, family: net.isIPv6(address) ? 6 : 4 }));
+          if (opts?.all) cb(null, list);
+          else cb(null, list[0]!.address, list[0]!.family);
+        },
+      },
+    });
+    try {
+      const res = await request(url, {
+        method: spec.method as never, headers: spec.headers.flat(), body: spec.body ?? undefined, dispatcher: agent,
+        headersTimeout: spec.firstByteTimeoutMs ?? 10_000, bodyTimeout: 10_000,
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY) {
+          res.body.destroy();
+          return { error: { tag: 'HTTP-response-body-size', val: BigInt(size) } };
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const headers: [string, string][] = [];
+      for (const [k, v] of Object.entries(res.headers)) for (const one of Array.isArray(v) ? v : [v]) if (one !== undefined) headers.push([k, String(one)]);
+      return { ok: { status: res.statusCode, headers, body: new Uint8Array(Buffer.concat(chunks)) } };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (code === 'ECONNREFUSED') return { error: { tag: 'connection-refused' } };
+      if (code.includes('TIMEOUT')) return { error: { tag: 'connection-timeout' } };
+      return { error: { tag: 'internal-error', val: (err as Error).message } };
+    } finally {
+      void agent.close();
+    }
+  }
+}
