@@ -117,8 +117,10 @@ export function sampleTargets(): Target[] {
     jcoNewTarget('cat-c (component, jco new)', 'cat-c/build/cat.wasm', path.join(samplesDir, 'cat-c', 'build', 'cat.component.wasm')),
   );
   targets.push(netProbeTarget());
-  for (const file of fs.readdirSync(path.join(samplesDir, 'vendors')).sort()) {
-    if (file.endsWith('.c')) targets.push(componentTarget('vendors', file, /^\/\/ world: service/m.test(fs.readFileSync(path.join(samplesDir, 'vendors', file), 'utf8')) ? 'service' : 'imports'));
+  for (const dir of ['vendors', 'bench-c']) {
+    for (const file of fs.readdirSync(path.join(samplesDir, dir)).sort()) {
+      if (file.endsWith('.c')) targets.push(componentTarget(dir, file, /^\/\/ world: service/m.test(fs.readFileSync(path.join(samplesDir, dir, file), 'utf8')) ? 'service' : 'imports'));
+    }
   }
   return targets;
 }

@@ -86,6 +86,7 @@ export class AppHost {
   }
 
   #onSandboxMessage(m: FromSandbox): void {
+    if (m.type === 'stats') return; // answered by VendorSandbox.stats()
     const inst = this.#instances.get(m.instanceId);
     if (!inst) return;
     switch (m.type) {

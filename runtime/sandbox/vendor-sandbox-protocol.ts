@@ -34,7 +34,8 @@ export interface NetCall { instanceId: string; method: string; args: unknown[] }
 export type ToSandbox =
   | { type: 'start'; spec: InstanceSpec }
   | { type: 'deliver'; instanceId: string; topic: string; payload: Uint8Array }
-  | { type: 'stop'; instanceId: string };
+  | { type: 'stop'; instanceId: string }
+  | { type: 'stats'; collect: boolean };
 
 export type InstanceEnd =
   | { state: 'running' }
@@ -47,4 +48,8 @@ export type FromSandbox =
   | { type: 'log'; instanceId: string; level: LogLevel; message: string; fields: Record<string, string>; at: number }
   | { type: 'audit'; instanceId: string; denial: DenialReport; at: number }
   | { type: 'publish'; instanceId: string; topic: string; payload: Uint8Array }
-  | { type: 'subscribe'; instanceId: string; pattern: string };
+  | { type: 'subscribe'; instanceId: string; pattern: string }
+  | { type: 'stats'; stats: SandboxStats };
+
+/** Memory of one sandbox thread's isolate (wasm memories are external ArrayBuffers). */
+export interface SandboxStats { heapUsed: number; external: number; instances: number }

@@ -3,6 +3,8 @@
 // only in response to the supervisor: start an instance, deliver a message, stop an instance.
 // Guest time is metered (CpuMeter) so the supervisor can stop a vendor whose guest spins.
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -55,6 +57,12 @@ const instances = new Map<string, Instance>();
 
 type ComponentModule = { instantiate: (get: (name: string) => Promise<WebAssembly.Module>, imports: object) => Promise<Record<string, unknown>> };
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** A full GC on request (for memory measurements); the flag is only turned on when asked. */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
 
 function coreModule(dir: string, name: string, capBytes: number): Promise<WebAssembly.Module> {
   const key = `${dir}/${name}@${capBytes}`;
@@ -190,5 +198,9 @@ port.on('message', (m: ToSandbox) => {
     if (app?.onMessage) guestCall(m.instanceId, () => app.onMessage!(m.topic, m.payload));
   } else if (m.type === 'stop') {
     if (instances.has(m.instanceId)) end(m.instanceId, { state: 'stopped' });
+  } else if (m.type === 'stats') {
+    if (m.collect) collectGarbage();
+    const mem = process.memoryUsage();
+    post({ type: 'stats', stats: { heapUsed: mem.heapUsed, external: mem.external, instances: instances.size } });
   }
 });

@@ -5,12 +5,12 @@
 import { Worker } from 'node:worker_threads';
 import { CpuMeter } from './cpu-meter.js';
 import { MessageChannel } from 'node:worker_threads';
-import type { FromSandbox, InstanceSpec, NetCall, ToSandbox } from './vendor-sandbox-protocol.js';
+import type { FromSandbox, InstanceSpec, NetCall, SandboxStats, ToSandbox } from './vendor-sandbox-protocol.js';
 import { serveSyncCalls } from './sync-call.js';
 import { workerScript } from './worker-script.js';
 
 export interface CpuLimit {
-  /** Share of one core the vendor's guests may use, averaged over the window (0.5 = half a core). */
+  /** Share of one core the vendor's guests may use, averaged over the window (0.5 = half a core; 1 = no limit). */
   share: number;
   windowMs: number;
 }
@@ -48,10 +48,14 @@ export class VendorSandbox {
       execArgv: [],
       workerData: { vendor, databasePath, cpu: this.#meter.buffer, callPort: calls.port2, callSignal },
       transferList: [calls.port2],
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       stdout: false, stderr: false, stdin: false,
     });
     this.#worker.on('message', (m: FromSandbox) => {
+      if (m.type === 'stats') {
+        this.#statsWaiters.shift()?.(m.stats);
+        return;
+      }
       if (m.type === 'state' && m.state !== 'running') this.#instances.delete(m.instanceId);
       events.message(m);
     });
@@ -73,6 +77,15 @@ export class VendorSandbox {
   }
 
   #stopReason: string | undefined;
+  readonly #statsWaiters: ((s: SandboxStats) => void)[] = [];
+
+  /** The sandbox thread's memory; `collect` runs a full GC first (for measurements). */
+  stats(collect = false): Promise<SandboxStats> {
+    return new Promise((resolve) => {
+      this.#statsWaiters.push(resolve);
+      this.#send({ type: 'stats', collect });
+    });
+  }
 
   get instanceIds(): string[] {
     return [...this.#instances];
@@ -95,7 +108,8 @@ export class VendorSandbox {
     const span = now - first.at;
     if (span < this.cpu.windowMs * 0.9) return;
     const usedMs = Number(this.#samples.at(-1)!.busyNs - first.busyNs) / 1e6;
-    if (usedMs > this.cpu.share * span) {
+    // One thread cannot use more than a core: a share of 1 or more means no CPU limit.
+    if (this.cpu.share < 1 && usedMs > this.cpu.share * span) {
       this.#stopReason = `CPU limit: guests used ${usedMs.toFixed(0)} ms of CPU in ${span.toFixed(0)} ms (limit ${Math.round(this.cpu.share * 100)}% of a core)`;
       void this.terminate();
     }
