@@ -17,7 +17,9 @@ const BUFFER_LIMIT = 1 << 20;
 interface Conn { socket: net.Socket; chunks: Buffer[]; size: number; ended: boolean; error?: SocketErrorCode; wake: Set<() => void> }
 interface InstanceNet { rules: NetRule[]; resolvedFrom: Map<string, Set<string>>; sockets: Map<number, Conn> }
 
-const resolveAll = async (host: string) => (await dns.promises.lookup(host, { all: true })).map((a) => a.address);
+// IPv4 first: most plant equipment and test servers listen on IPv4 only.
+const resolveAll = async (host: string) => (await dns.promises.lookup(host, { all: true }))
+  .sort((a, b) => a.family - b.family).map((a) => a.address);
 const socketError = (code: string | undefined): SocketErrorCode =>
   code === 'ECONNREFUSED' ? 'connection-refused' : code === 'ECONNRESET' ? 'connection-reset' : code === 'ETIMEDOUT' ? 'timeout'
     : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'remote-unreachable' : 'unknown';

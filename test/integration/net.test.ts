@@ -74,7 +74,7 @@ test.before(async () => {
   fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:
   Netwise Systems:
     wasm:
-      netConnect: ["127.0.0.1:${ports.echo}", "127.0.0.1:${ports.http}", "localhost:${ports.echo}", "localhost:${ports.http}"]
+      netConnect: ["127.0.0.1:${ports.echo}", "127.0.0.1:${ports.http}", "[::1]:${ports.echo}", "[::1]:${ports.http}", "localhost:${ports.echo}", "localhost:${ports.http}"]
   Rogue Labs:
     wasm:
       netConnect: ["localhost:${ports.echo}", "localhost:${ports.http}"]
