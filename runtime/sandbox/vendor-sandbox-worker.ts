@@ -3,10 +3,10 @@
 // only in response to the supervisor: start an instance, deliver a message, stop an instance.
 // Guest time is metered (CpuMeter) so the supervisor can stop a vendor whose guest spins.
 import fs from 'node:fs';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { buildComponentImports } from '../../host-apis/components/component-imports.js';
@@ -18,9 +18,9 @@ import { fdSink, fdSource } from '../../host-apis/wasi-p1/stdio.js';
 import { CpuMeter } from './cpu-meter.js';
 import { runGuest } from './guest-run.js';
 import { capMemory } from './wasm-binary.js';
-import type { FromSandbox, InstanceEnd, InstanceSpec, NetCall, SandboxInit, ToSandbox } from './vendor-sandbox-protocol.js';
 import type { NetBroker } from '../../host-apis/net/net-broker.js';
 import { SyncCaller } from './sync-call.js';
+import type { FromSandbox, InstanceEnd, InstanceSpec, NetCall, SandboxInit, ToSandbox } from './vendor-sandbox-protocol.js';
 
 const init = workerData as SandboxInit;
 const port = parentPort!;
@@ -178,10 +178,12 @@ async function start(spec: InstanceSpec): Promise<void> {
     end(id, { state: 'failed', reason: `instantiation failed: ${describe(err)}` });
     return;
   }
+  const inst = instances.get(id);
+  if (!inst) return; // stopped while it was being instantiated
   const run = exports.run as { run?: () => void } | undefined;
   const app = exports.app as AppExports | undefined;
   if (app?.start && app.onMessage) {
-    instances.get(id)!.app = app;
+    inst.app = app;
     if (guestCall(id, () => app.start!())) end(id, { state: 'running' });
   } else if (run?.run) {
     if (guestCall(id, () => run.run!())) end(id, { state: 'exited', code: 0 });
