@@ -72,7 +72,8 @@ const hostcalls = app('bench-hostcalls', 'Bench A', { calls: 'hostcalls.wasm' },
 const perCall: Record<string, number[]> = { 'kv.get': [], 'log.write': [], 'config.get': [] };
 for (let i = 0; i < Math.max(3, Math.min(N, 8)); i++) {
   db.prepare('DELETE FROM app_logs').run();
-  const state = await host.start(hostcalls);
+  await host.start(hostcalls);
+  const state = await host.ended('bench-hostcalls');
   if (state !== 'completed') throw new Error(`hostcalls ended ${state}: ${host.records.app('bench-hostcalls')?.reason}`);
   for (const call of Object.keys(perCall)) perCall[call]!.push(await benchRecords('bench-hostcalls', call) / 1000);
 }

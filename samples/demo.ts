@@ -35,15 +35,15 @@ for (const id of ['globex-dashboard', 'acme-sensor-filter', 'rogue-probe', 'rogu
   step(`install ${id} (signature, archive, manifest checked; component transpiled once)`, ['install', pkg(id)]);
 }
 step('start the dashboard of vendor B (a service: subscribes to plant/+/temperature)', ['start', 'globex-dashboard']);
-step('start the sensor filter of vendor A (a job: samples, filters, publishes)', ['start', 'acme-sensor-filter']);
+step('start the sensor filter of vendor A (a job: samples, filters, publishes)', ['start', 'acme-sensor-filter', '--wait']);
 step('what vendor A produced', ['logs', 'acme-sensor-filter']);
 step('what vendor B made of it (statistics kept in its kv namespace)', ['logs', 'globex-dashboard', '--tail', '4']);
 // Someone with shell access on the device planted a symlink in the hostile vendor's directory.
 fs.mkdirSync(path.join(device, 'vendors', 'rogue-labs', 'probe'), { recursive: true });
 fs.symlinkSync('../../globex-analytics', path.join(device, 'vendors', 'rogue-labs', 'probe', 'planted'));
-step('the hostile vendor probes every way out (and finds a planted symlink to vendor B)', ['start', 'rogue-probe']);
+step('the hostile vendor probes every way out (and finds a planted symlink to vendor B)', ['start', 'rogue-probe', '--wait']);
 step('what it saw: each attempt refused', ['logs', 'rogue-probe'], (l) => !l.includes(' flood'));
-step('the hostile vendor spins forever (CPU share 50% over 1 s)', ['start', 'rogue-spin']);
+step('the hostile vendor spins forever (CPU share 50% over 1 s)', ['start', 'rogue-spin', '--wait']);
 step('the other vendors are unaffected', ['status']);
 step('what was denied: the audit log', ['audit']);
 step('stop the dashboard and the daemon', ['stop', 'globex-dashboard']);

@@ -12,7 +12,7 @@ import { planApp, type AppPlan } from './app-plan.js';
 import { MessageBus } from './message-bus.js';
 import { NetService } from './net-service.js';
 
-interface LiveInstance { instanceId: string; appId: string; component: string; vendor: string; memoryBytes: number; state: string; reason?: string | null }
+interface LiveInstance { instanceId: string; appId: string; component: string; vendor: string; memoryBytes: number; role: string | null; state: string; reason?: string | null }
 interface LiveApp { plan: AppPlan; instances: Map<string, LiveInstance>; settled: () => void }
 
 export interface AppHostOptions {
@@ -38,6 +38,7 @@ export class AppHost {
   readonly #apps = new Map<string, LiveApp>();
   readonly #instances = new Map<string, LiveInstance>();
   #pendingLogs: Omit<LogRow, 'id'>[] = [];
+  readonly #endWaiters = new Map<string, (() => void)[]>();
   readonly #flushTimer: NodeJS.Timeout;
 
   constructor(private readonly options: AppHostOptions) {
@@ -112,6 +113,7 @@ export class AppHost {
       case 'state':
         if (m.state === 'running') {
           inst.state = 'running';
+          inst.role = m.role;
           this.records.upsertInstance({ ...inst, state: 'running', exitCode: null, reason: null });
           this.#appChanged(inst.appId);
         } else if (m.state === 'exited') {
@@ -155,11 +157,22 @@ export class AppHost {
     this.records.setActual(appId, actual, reason);
     this.options.onEvent?.({ kind: 'state', appId, state: actual, reason });
     live.settled();
+    if (actual !== 'running') {
+      for (const resolve of this.#endWaiters.get(appId) ?? []) resolve();
+      this.#endWaiters.delete(appId);
+    }
+  }
+
+  /** Resolves when the app is no longer running (its jobs finished, or it failed or was stopped). */
+  async ended(appId: string): Promise<ActualState> {
+    if (this.#apps.has(appId)) await new Promise<void>((resolve) => this.#endWaiters.set(appId, [...(this.#endWaiters.get(appId) ?? []), resolve]));
+    return this.records.app(appId)?.actual ?? 'stopped';
   }
 
   /**
    * Starts an installed app's components in its vendor's sandbox. Resolves once every instance has
-   * reported (running, or already finished); the app's state is then in the database.
+   * started (a service is up, a job is running) or already ended; the app's state is then in the
+   * database. A job's end is recorded when it comes.
    */
   async start(pkg: InstalledPackage, parameters: Record<string, string> = {}): Promise<ActualState> {
     if (this.#apps.has(pkg.appId)) return 'running';
@@ -190,7 +203,7 @@ export class AppHost {
     this.#apps.set(pkg.appId, live);
     const sandbox = this.#sandbox(plan);
     for (const c of plan.components) {
-      const inst: LiveInstance = { instanceId: `${pkg.appId}/${c.name}#${run}`, appId: pkg.appId, component: c.name, vendor: plan.vendor, memoryBytes: c.memoryCapBytes, state: 'starting' };
+      const inst: LiveInstance = { instanceId: `${pkg.appId}/${c.name}#${run}`, appId: pkg.appId, component: c.name, vendor: plan.vendor, memoryBytes: c.memoryCapBytes, role: null, state: 'starting' };
       // What the manifest asked for and did not get is on record before the guest runs.
       for (const d of c.denials) this.#audit(inst, { capability: d.capability, attempted: `requested ${d.requested}`, reason: d.reason });
       live.instances.set(inst.instanceId, inst);

@@ -23,6 +23,8 @@ export interface InstanceRow {
   appId: string;
   component: string;
   vendor: string;
+  /** job (runs to completion) or service (runs until stopped); null until it has started */
+  role: string | null;
   state: string;
   exitCode: number | null;
   reason: string | null;
@@ -43,7 +45,7 @@ export class AppRecords {
         started_generation INTEGER, updated_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS wasm_instances (
         instance_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, component TEXT NOT NULL, vendor TEXT NOT NULL,
-        state TEXT NOT NULL, exit_code INTEGER, reason TEXT, updated_at TEXT NOT NULL);
+        role TEXT, state TEXT NOT NULL, exit_code INTEGER, reason TEXT, updated_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS app_logs (
         id INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT NOT NULL, component TEXT NOT NULL, at TEXT NOT NULL,
         level TEXT NOT NULL, message TEXT NOT NULL, fields TEXT NOT NULL);
@@ -52,6 +54,11 @@ export class AppRecords {
         id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, vendor TEXT NOT NULL, app_id TEXT NOT NULL,
         component TEXT NOT NULL, capability TEXT NOT NULL, attempted TEXT NOT NULL, reason TEXT NOT NULL);
     `);
+  }
+
+  /** Runs `fn` in one read transaction: everything it reads is from the same moment. */
+  snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   // ---- desired state (CLI) ----
@@ -96,16 +103,16 @@ export class AppRecords {
   }
 
   upsertInstance(i: Omit<InstanceRow, 'updatedAt'>): void {
-    this.db.prepare(`INSERT INTO wasm_instances (instance_id, app_id, component, vendor, state, exit_code, reason, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET state = excluded.state,
+    this.db.prepare(`INSERT INTO wasm_instances (instance_id, app_id, component, vendor, role, state, exit_code, reason, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET state = excluded.state, role = excluded.role,
       exit_code = excluded.exit_code, reason = excluded.reason, updated_at = excluded.updated_at`)
-      .run(i.instanceId, i.appId, i.component, i.vendor, i.state, i.exitCode, i.reason, iso());
+      .run(i.instanceId, i.appId, i.component, i.vendor, i.role, i.state, i.exitCode, i.reason, iso());
   }
 
   /** Instances of the app's latest start (instance ids are `<app>/<component>#<start>`). */
   instances(appId: string): InstanceRow[] {
     return (this.db.prepare('SELECT * FROM wasm_instances WHERE app_id = ? ORDER BY updated_at DESC, component').all(appId) as Record<string, string & number>[])
-      .map((r) => ({ instanceId: r.instance_id, appId: r.app_id, component: r.component, vendor: r.vendor, state: r.state, exitCode: r.exit_code, reason: r.reason, updatedAt: r.updated_at }));
+      .map((r) => ({ instanceId: r.instance_id, appId: r.app_id, component: r.component, vendor: r.vendor, role: r.role, state: r.state, exitCode: r.exit_code, reason: r.reason, updatedAt: r.updated_at }));
   }
 
   clearInstances(appId: string): void {

@@ -20,6 +20,14 @@ function parseParams(pairs: string[]): Record<string, string> {
   return out;
 }
 
+/** A whole number of at least `min` from a flag, or a usage error naming the flag. */
+function wholeNumber(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`${flag} ${text}: expected a whole number of at least ${min}`, ExitCode.BAD_INPUT);
+  return n;
+}
+
 function mustBeInstalled(ctx: DeviceContext, apps: string[]): void {
   for (const app of apps) {
     if (!ctx.installed.get(app)) {
@@ -33,8 +41,11 @@ function mustBeInstalled(ctx: DeviceContext, apps: string[]): void {
 async function waitSettled(records: AppRecords, apps: string[], settled: (row: AppRow) => boolean, dataDir: string, timeoutMs: number): Promise<AppRow[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = apps.map((a) => records.app(a)!);
-    if (rows.every(settled)) return rows;
+    const [rows, done] = records.snapshot(() => {
+      const now = apps.map((a) => records.app(a)!);
+      return [now, now.every(settled)] as const;
+    });
+    if (done) return rows;
     if (daemonPid(dataDir) === undefined) throw new CliError(`the daemon for ${dataDir} stopped; see ${dataDir}/daemon.log`, ExitCode.FAILURE);
     if (Date.now() > deadline) throw new CliError(`timed out after ${timeoutMs / 1000} s waiting for ${apps.join(', ')}; see bulkhead status`, ExitCode.FAILURE);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -48,10 +59,12 @@ export function registerAppCommands(program: Command): void {
     .description('run installed wasm apps (each vendor in its own sandbox); starts the device daemon if needed')
     .argument('<app...>', 'application ids')
     .option('-p, --param <NAME=VALUE>', 'deployment parameter (repeatable), overriding margo.yaml', collect, [])
-    .option('--timeout <SECONDS>', 'how long to wait for the apps to start', '60')
+    .option('--wait', 'also wait until their jobs (wasi:cli/run components) have finished')
+    .option('--timeout <SECONDS>', 'how long to wait', '60')
     .option('--json', 'machine-readable output')
-    .action(async (apps: string[], flags: { param: string[]; timeout: string; json?: boolean }, command: Command) => {
+    .action(async (apps: string[], flags: { param: string[]; wait?: boolean; timeout: string; json?: boolean }, command: Command) => {
       const params = parseParams(flags.param);
+      const timeoutSeconds = wholeNumber('--timeout', flags.timeout, 1)!;
       await withDevice(command, async (ctx) => {
         mustBeInstalled(ctx, apps);
         const records = new AppRecords(ctx.db);
@@ -60,7 +73,14 @@ export function registerAppCommands(program: Command): void {
           stepReporter(flags.json)?.('starting the device daemon');
           await spawnDaemon(ctx.dataDir);
         }
-        const rows = await waitSettled(records, apps, (r) => r.startedGeneration === generations.get(r.appId) && r.actual !== 'starting' && r.actual !== 'stopped', ctx.dataDir, Number(flags.timeout) * 1000);
+        // With --wait, a running app counts as settled only once no job of it runs and a service does
+        // (an app of jobs alone becomes completed or failed).
+        const servicesOnly = (app: string) => {
+          const running = records.instances(app).filter((i) => i.state === 'running');
+          return running.length > 0 && running.every((i) => i.role === 'service');
+        };
+        const rows = await waitSettled(records, apps, (r) => r.startedGeneration === generations.get(r.appId) && r.actual !== 'starting'
+          && r.actual !== 'stopped' && !(flags.wait && r.actual === 'running' && !servicesOnly(r.appId)), ctx.dataDir, timeoutSeconds * 1000);
         emit(flags.json, { ok: rows.every((r) => r.actual !== 'failed'), apps: rows }, () => rows.map(stateLine).join('\n'));
         if (rows.some((r) => r.actual === 'failed')) process.exitCode = ExitCode.FAILURE;
       });
@@ -120,8 +140,7 @@ export function registerAppCommands(program: Command): void {
       try {
         const records = new AppRecords(ctx.db);
         if (!records.app(app) && records.logs(app, { tail: 1 }).length === 0) throw new CliError(`${app} has no logs (was it started?)`, ExitCode.FAILURE);
-        const tail = flags.tail === undefined ? undefined : Number(flags.tail);
-        if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new CliError(`--tail ${flags.tail}: expected a whole number`, ExitCode.BAD_INPUT);
+        const tail = wholeNumber('--tail', flags.tail, 0);
         let last = 0;
         const print = (rows: ReturnType<typeof records.logs>) => {
           for (const r of rows) {
@@ -153,7 +172,7 @@ export function registerAppCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (flags: { vendor?: string; app?: string; tail?: string; json?: boolean }, command: Command) => {
       await withDevice(command, (ctx) => {
-        const events = new AppRecords(ctx.db).audit({ vendor: flags.vendor, appId: flags.app, tail: flags.tail ? Number(flags.tail) : undefined });
+        const events = new AppRecords(ctx.db).audit({ vendor: flags.vendor, appId: flags.app, tail: wholeNumber('--tail', flags.tail, 0) });
         emit(flags.json, { events }, () => events.map((e) => `${e.at} ${e.vendor} ${e.appId}/${e.component} ${e.capability}: ${e.attempted} -- ${e.reason}`).join('\n') || 'no audit events');
       });
     });

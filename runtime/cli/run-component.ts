@@ -39,7 +39,7 @@ export async function runComponent(bytes: Uint8Array, file: string, args: string
   // One instance; a single thread cannot use more than one core, so the CPU watchdog never fires.
   const sandbox = new VendorSandbox('(run)', path.join(o.dataDir, 'state.db'), { share: 1.01, windowMs: 60_000 }, {
     message: (m) => {
-      if (m.type !== 'state') return;
+      if (m.type !== 'state' || (m.state === 'running' && m.role === 'job')) return;
       settle(m.state === 'running' ? { lost: 'the component is a service (exports bulkhead:host/app); run it with bulkhead start' } : m);
     },
     lost: (_ids, reason) => settle({ lost: reason }),

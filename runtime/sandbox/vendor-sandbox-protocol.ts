@@ -38,7 +38,8 @@ export type ToSandbox =
   | { type: 'stats'; collect: boolean };
 
 export type InstanceEnd =
-  | { state: 'running' }
+  /** A job (wasi:cli/run) is running until it exits; a service (bulkhead:host/app) until stopped. */
+  | { state: 'running'; role: 'job' | 'service' }
   | { state: 'exited'; code: number }
   | { state: 'failed'; reason: string }
   | { state: 'stopped' };

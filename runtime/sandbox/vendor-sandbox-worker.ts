@@ -147,6 +147,7 @@ async function start(spec: InstanceSpec): Promise<void> {
     // A preview1 command: run to completion with the grant's files, args and env.
     instances.set(id, { spec, dispose: () => {} });
     const module = await WebAssembly.compile(capMemory(fs.readFileSync(spec.path), spec.memoryCapBytes) as Uint8Array<ArrayBuffer>);
+    end(id, { state: 'running', role: 'job' });
     const result = meter.guest(() => runGuest({
       module, args: [spec.component, ...spec.args], env: spec.grant.env, preopens: spec.grant.fs,
       stdio: 'capture', memoryCapBytes: spec.memoryCapBytes,
@@ -184,8 +185,10 @@ async function start(spec: InstanceSpec): Promise<void> {
   const app = exports.app as AppExports | undefined;
   if (app?.start && app.onMessage) {
     inst.app = app;
-    if (guestCall(id, () => app.start!())) end(id, { state: 'running' });
+    if (guestCall(id, () => app.start!())) end(id, { state: 'running', role: 'service' });
   } else if (run?.run) {
+    // Said before the job runs: it holds this thread until it exits, and its app is running meanwhile.
+    end(id, { state: 'running', role: 'job' });
     if (guestCall(id, () => run.run!())) end(id, { state: 'exited', code: 0 });
   } else {
     end(id, { state: 'failed', reason: 'the component exports neither wasi:cli/run nor bulkhead:host/app' });

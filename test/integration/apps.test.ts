@@ -67,7 +67,9 @@ test('install transpiled every component once, into the content-addressed cache'
 test('two vendors side by side: the sensor publishes, the dashboard (another vendor) keeps statistics in kv', async () => {
   const started = await json('start', 'globex-dashboard');
   assert.equal(started.apps.map((a: { actual: string }) => a.actual), ['running']);
-  const sensor = await json('start', 'acme-sensor-filter');
+  const instances = (await json('status', 'globex-dashboard')).instances as { role: string }[];
+  assert.equal(instances.map((i) => i.role), ['service']);
+  const sensor = await json('start', 'acme-sensor-filter', '--wait');
   assert.equal(sensor.apps[0].actual, 'completed');
   await until('10 readings in kv', () => kvValue('Globex Analytics/globex-dashboard', 'count') === '10.00');
   assert.is(kvValue('Globex Analytics/globex-dashboard', 'max'), '22.75', 'the spikes were filtered out by the sensor');
@@ -82,7 +84,7 @@ test('two vendors side by side: the sensor publishes, the dashboard (another ven
 });
 
 test('hostile: every escape the probe tries is refused and audited, and it cannot disturb the dashboard', async () => {
-  const r = await json('start', 'rogue-probe');
+  const r = await json('start', 'rogue-probe', '--wait');
   assert.is(r.apps[0].actual, 'completed', 'the probe exits 0 only when nothing escaped');
   const lines = (await logs('rogue-probe')).map((l) => l.message);
   for (const probe of ['dotdot', 'absolute', 'planted-symlink', 'absolute-symlink', 'relative-symlink', 'publish-forged', 'subscribe-all']) {
@@ -116,19 +118,19 @@ test('hostile: every escape the probe tries is refused and audited, and it canno
 });
 
 test('hostile: a vendor that spins is stopped and marked failed; the other vendors keep running', async () => {
-  const r = await cli('start', 'rogue-spin');
+  const r = await cli('start', 'rogue-spin', '--wait');
   assert.is(r.code, 1);
   assert.match(r.stdout, /rogue-spin: failed \(CPU limit: guests used \d+ ms of CPU in \d+ ms \(limit 50% of a core\)\)/);
   const audit = (await json('audit', '--vendor', 'Rogue Labs')).events as { capability: string; appId: string }[];
   assert.ok(audit.some((e) => e.capability === 'cpu' && e.appId === 'rogue-spin'));
   assert.is((await json('status', 'globex-dashboard')).app.actual, 'running');
   // The dashboard still takes messages: run the sensor again.
-  assert.is((await json('start', 'acme-sensor-filter')).apps[0].actual, 'completed');
+  assert.is((await json('start', 'acme-sensor-filter', '--wait')).apps[0].actual, 'completed');
   await until('20 readings in kv', () => kvValue('Globex Analytics/globex-dashboard', 'count') === '20.00');
 });
 
 test('hostile: unbounded allocation stops at the instance memory cap', async () => {
-  const r = await cli('start', 'rogue-hog');
+  const r = await cli('start', 'rogue-hog', '--wait');
   assert.is(r.code, 1);
   const lines = (await logs('rogue-hog')).map((l) => l.message);
   assert.ok(lines.some((l) => /^allocation refused after 1[0-5] MiB$/.test(l)), lines.join('\n'));
@@ -144,7 +146,7 @@ test('stop, status and a daemon restart: kv state survives, running apps come ba
   process.kill(pid, 'SIGKILL');
   await until('daemon gone', async () => (await json('status')).daemon === null);
   assert.is((await json('start', 'globex-dashboard')).apps[0].actual, 'running');
-  assert.is((await json('start', 'acme-sensor-filter')).apps[0].actual, 'completed');
+  assert.is((await json('start', 'acme-sensor-filter', '--wait')).apps[0].actual, 'completed');
   await until('30 readings in kv', () => kvValue('Globex Analytics/globex-dashboard', 'count') === '30.00');
   assert.is((await cli('daemon', '--stop')).code, 0);
   const after = await json('status');
@@ -156,17 +158,20 @@ test('bad input: unknown apps and parameters get a clear error, not a trace', as
   const r = await cli('start', 'no-such-app');
   assert.is(r.code, 1);
   assert.match(r.stderr, /no-such-app is not installed \(installed: acme-sensor-filter, globex-dashboard/);
+  const t = await cli('audit', '--tail', 'many');
+  assert.is(t.code, 125);
+  assert.match(t.stderr, /--tail many: expected a whole number of at least 0/);
   const p = await cli('start', 'acme-sensor-filter', '--param', 'nonsense');
   assert.is(p.code, 125);
   assert.match(p.stderr, /--param nonsense: expected NAME=VALUE/);
   const unknown = await cli('start', 'acme-sensor-filter', '--param', 'colour=red');
   assert.is(unknown.code, 1);
   assert.match(unknown.stdout, /has no parameter "colour" \(it has: samples, threshold\)/);
-  assert.not.match(r.stderr + p.stderr + unknown.stderr, /\n\s+at /);
+  assert.not.match(r.stderr + p.stderr + unknown.stderr + t.stderr, /\n\s+at /);
 });
 
 test('parameters reach the component through bulkhead:host/config', async () => {
-  const r = await json('start', 'acme-sensor-filter', '--param', 'samples=5');
+  const r = await json('start', 'acme-sensor-filter', '--wait', '--param', 'samples=5');
   assert.is(r.apps[0].actual, 'completed');
   const lines = (await logs('acme-sensor-filter')).map((l) => l.message);
   assert.is(lines.at(-1), 'sensor-filter: published 4 readings, dropped 1 spikes');

@@ -93,7 +93,7 @@ test.after(async () => {
 });
 
 test('a granted vendor reaches its targets over TCP and HTTP, by address and by name', async () => {
-  const r = await cli('start', 'net-client');
+  const r = await cli('start', 'net-client', '--wait');
   assert.is(r.code, 0, r.stdout + r.stderr);
   const lines = await probeLines('net-client');
   assert.ok(lines.includes('tcp allowed: connected, got "pong: ping"'), lines.join('\n'));
@@ -107,7 +107,7 @@ test('a granted vendor reaches its targets over TCP and HTTP, by address and by 
 
 test('hostile: IP literals, other ports and names resolving to protected addresses are refused and audited; nothing connects', async () => {
   const before = { ...connections };
-  const r = await cli('start', 'net-rogue');
+  const r = await cli('start', 'net-rogue', '--wait');
   assert.is(r.code, 0, r.stdout + r.stderr);
   const lines = await probeLines('net-rogue');
   assert.ok(lines.includes('tcp allowed: connect refused (access-denied)'), `IP literal: ${lines.join('\n')}`);
