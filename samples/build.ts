@@ -62,13 +62,13 @@ world net-probe {
   import bulkhead:host/log@0.1.0;
 }`;
 
-/** The network client: C against hand-written wasi:sockets/wasi:http bindings, a command component. */
-function netProbeTarget(): Target {
-  const source = path.join(samplesDir, 'net-c', 'net-probe.c');
-  const output = path.join(samplesDir, 'net-c', 'build', 'net-probe.wasm');
+/** The network samples: C against hand-written wasi:sockets/wasi:http bindings, command components. */
+function netTarget(file: string): Target {
+  const source = path.join(samplesDir, 'net-c', file);
+  const output = path.join(samplesDir, 'net-c', 'build', file.replace(/\.c$/, '.wasm'));
   const core = output.replace(/\.wasm$/, '.core.wasm');
   return {
-    name: 'net-c/net-probe.c (component)', output, sources: [source, WIT, HEADER],
+    name: `net-c/${file} (component)`, output, sources: [source, WIT, HEADER, path.join(path.dirname(HEADER), 'wasi_net.h')],
     build: async () => {
       execFileSync('clang', ['--target=wasm32-wasi', '-O2', '-Wall', '-Wl,--strip-all', `-I${path.dirname(HEADER)}`, '-o', core, source], { stdio: 'inherit' });
       const { componentEmbed, componentNew } = await import('@bytecodealliance/jco-transpile/wasm-tools');
@@ -116,7 +116,7 @@ export function sampleTargets(): Target[] {
     jcoNewTarget('interop-c (component, jco new)', 'interop-c/build/wasi-tour.wasm', path.join(samplesDir, 'interop-c', 'build', 'wasi-tour.component.wasm')),
     jcoNewTarget('cat-c (component, jco new)', 'cat-c/build/cat.wasm', path.join(samplesDir, 'cat-c', 'build', 'cat.component.wasm')),
   );
-  targets.push(netProbeTarget());
+  targets.push(netTarget('net-probe.c'), netTarget('net-listener.c'));
   for (const dir of ['vendors', 'bench-c']) {
     for (const file of fs.readdirSync(path.join(samplesDir, dir)).sort()) {
       if (file.endsWith('.c')) targets.push(componentTarget(dir, file, /^\/\/ world: service/m.test(fs.readFileSync(path.join(samplesDir, dir, file), 'utf8')) ? 'service' : 'imports'));

@@ -30,6 +30,12 @@ export interface NetBroker {
   /** Addresses of `name`; only names some net.connect rule mentions may be resolved. */
   resolve(name: string): BrokerResult<string[]>;
   connect(address: string, port: number): BrokerResult<number>;
+  /** Binds and listens (one step in the host); only ports the grant's net.listen names. */
+  listen(address: string, port: number): BrokerResult<number>;
+  /** A pending connection of a listening socket, or null when none is waiting. */
+  accept(server: number): BrokerResult<{ socket: number; address: string; port: number } | null>;
+  /** Waits up to `timeoutMs` for a pending connection; answers whether accept would not block. */
+  acceptable(server: number, timeoutMs: number): boolean;
   /** Up to `max` bytes; empty: nothing yet (and `wait` was false); null: the peer closed. */
   read(socket: number, max: number, wait: boolean): BrokerResult<Uint8Array | null>;
   write(socket: number, bytes: Uint8Array): BrokerResult<number>;
@@ -44,6 +50,9 @@ export interface NetBroker {
 export const noNetwork: NetBroker = {
   resolve: () => ({ error: 'access-denied', reason: 'no network grant' }),
   connect: () => ({ error: 'access-denied', reason: 'no network grant' }),
+  listen: () => ({ error: 'access-denied', reason: 'no network grant' }),
+  accept: () => ({ error: 'invalid-state' }),
+  acceptable: () => true,
   read: () => ({ error: 'invalid-state' }),
   write: () => ({ error: 'invalid-state' }),
   readable: () => true,

@@ -1,7 +1,7 @@
 // wasi:sockets (network, instance-network, ip-name-lookup, tcp, tcp-create-socket) for one
-// component instance: outgoing TCP connections only, each decided by the supervisor against the
-// grant (see net-broker.ts). Listening sockets and UDP are not provided: every such call answers
-// not-supported, so a guest learns at once instead of hanging.
+// component instance: TCP connections out, each decided by the supervisor against the grant's
+// net.connect rules, and listening sockets on the ports its net.listen names (see net-broker.ts).
+// UDP is not provided: it answers not-supported, so a guest learns at once instead of hanging.
 import net from 'node:net';
 import type { NetBroker, SocketErrorCode } from '../net/net-broker.js';
 import { GuestError } from './errors.js';
@@ -49,26 +49,71 @@ export function createSockets(io: Io, broker: NetBroker) {
     }
   }
 
-  type State = { kind: 'unbound' } | { kind: 'connecting'; result: ReturnType<NetBroker['connect']>; remote: IpSocketAddress } | { kind: 'connected'; id: number; remote: IpSocketAddress } | { kind: 'closed' };
+  type State = { kind: 'unbound' }
+    | { kind: 'connecting'; result: ReturnType<NetBroker['connect']>; remote: IpSocketAddress }
+    | { kind: 'connected'; id: number; remote: IpSocketAddress }
+    | { kind: 'binding'; result: ReturnType<NetBroker['listen']>; local: IpSocketAddress }
+    | { kind: 'bound' | 'listening'; server: number; local: IpSocketAddress }
+    | { kind: 'closed' };
+
+  /** The two streams of a connected socket `id`. */
+  function streamsOf(id: number) {
+    const readiness = { ready: () => broker.readable(id, 0), wait: (ms: number) => broker.readable(id, ms) };
+    const input = new io.InputStream({
+      read: (max) => unwrap(broker.read(id, max, false)),
+      blockingRead: (max) => unwrap(broker.read(id, max, true)),
+      readiness,
+    });
+    const output = new io.OutputStream({ write: (bytes) => { unwrap(broker.write(id, bytes)); } });
+    return [input, output] as const;
+  }
 
   class TcpSocket {
     #state: State = { kind: 'unbound' };
     constructor(readonly family: 'ipv4' | 'ipv6') {}
 
-    startBind(): void {
-      throw fail('not-supported');
+    static connected(family: 'ipv4' | 'ipv6', id: number, remote: IpSocketAddress): TcpSocket {
+      const s = new TcpSocket(family);
+      s.#state = { kind: 'connected', id, remote };
+      return s;
+    }
+
+    startBind(_network: Network, local: IpSocketAddress): void {
+      if (this.#state.kind !== 'unbound') throw fail('invalid-state');
+      if (local.tag !== this.family) throw fail('invalid-argument');
+      // Node binds and listens in one step, so the host does both here; the guest's listen is then
+      // a formality. The supervisor checks the port against the grant.
+      const result = broker.listen(addressText(local.val.address, local.tag), local.val.port);
+      if ('error' in result) throw fail(result.error); // refused or taken: reported at once, as wasmtime does
+      this.#state = { kind: 'binding', result, local };
     }
     finishBind(): void {
-      throw fail('not-supported');
+      const s = this.#state;
+      if (s.kind !== 'binding') throw fail('not-in-progress');
+      if ('error' in s.result) {
+        this.#state = { kind: 'unbound' };
+        throw fail(s.result.error);
+      }
+      this.#state = { kind: 'bound', server: s.result.ok, local: s.local };
     }
     startListen(): void {
-      throw fail('not-supported');
+      if (this.#state.kind !== 'bound') throw fail('invalid-state');
+      this.#state = { ...this.#state, kind: 'listening' };
     }
     finishListen(): void {
-      throw fail('not-supported');
+      if (this.#state.kind !== 'listening') throw fail('not-in-progress');
     }
-    accept(): never {
-      throw fail('not-supported');
+    accept() {
+      const s = this.#state;
+      if (s.kind !== 'listening') throw fail('invalid-state');
+      const r = broker.accept(s.server);
+      if ('error' in r) throw fail(r.error);
+      if (r.ok === null) throw fail('would-block');
+      const remote = net.isIPv4(r.ok.address)
+        ? { tag: 'ipv4' as const, val: { port: r.ok.port, address: ipAddressOf(r.ok.address).val as Ipv4 } }
+        : { tag: 'ipv6' as const, val: { port: r.ok.port, flowInfo: 0, address: ipAddressOf(r.ok.address).val as Ipv6, scopeId: 0 } };
+      const [input, output] = streamsOf(r.ok.socket);
+      return [TcpSocket.connected(this.family, r.ok.socket, remote), input, output] as const;
     }
     startConnect(_network: Network, remote: IpSocketAddress): void {
       if (this.#state.kind !== 'unbound') throw fail('invalid-state');
@@ -87,16 +132,10 @@ export function createSockets(io: Io, broker: NetBroker) {
       }
       const id = s.result.ok;
       this.#state = { kind: 'connected', id, remote: s.remote };
-      const readiness = { ready: () => broker.readable(id, 0), wait: (ms: number) => broker.readable(id, ms) };
-      const input = new io.InputStream({
-        read: (max) => unwrap(broker.read(id, max, false)),
-        blockingRead: (max) => unwrap(broker.read(id, max, true)),
-        readiness,
-      });
-      const output = new io.OutputStream({ write: (bytes) => { unwrap(broker.write(id, bytes)); } });
-      return [input, output] as const;
+      return streamsOf(id);
     }
     localAddress(): IpSocketAddress {
+      if (this.#state.kind === 'bound' || this.#state.kind === 'listening') return this.#state.local;
       throw fail('invalid-state');
     }
     remoteAddress(): IpSocketAddress {
@@ -104,14 +143,12 @@ export function createSockets(io: Io, broker: NetBroker) {
       return this.#state.remote;
     }
     isListening(): boolean {
-      return false;
+      return this.#state.kind === 'listening';
     }
     addressFamily() {
       return this.family;
     }
-    setListenBacklogSize(): void {
-      throw fail('not-supported');
-    }
+    setListenBacklogSize(): void {}
     keepAliveEnabled() { return false; }
     setKeepAliveEnabled(): void {}
     keepAliveIdleTime() { return 7_200_000_000_000n; }
@@ -127,7 +164,9 @@ export function createSockets(io: Io, broker: NetBroker) {
     sendBufferSize() { return 65536n; }
     setSendBufferSize(): void {}
     subscribe() {
-      return new io.Pollable();
+      const s = this.#state;
+      if (s.kind !== 'listening') return new io.Pollable();
+      return new io.Pollable(0n, { ready: () => broker.acceptable(s.server, 0), wait: (ms: number) => broker.acceptable(s.server, ms) });
     }
     shutdown(how: 'receive' | 'send' | 'both'): void {
       if (this.#state.kind !== 'connected') throw fail('invalid-state');
@@ -135,6 +174,7 @@ export function createSockets(io: Io, broker: NetBroker) {
     }
     [Symbol.dispose](): void {
       if (this.#state.kind === 'connected') broker.close(this.#state.id);
+      if (this.#state.kind === 'bound' || this.#state.kind === 'listening') broker.close(this.#state.server);
       this.#state = { kind: 'closed' };
     }
   }

@@ -208,7 +208,7 @@ export class AppHost {
       for (const d of c.denials) this.#audit(inst, { capability: d.capability, attempted: `requested ${d.requested}`, reason: d.reason });
       live.instances.set(inst.instanceId, inst);
       this.#instances.set(inst.instanceId, inst);
-      this.net.register(inst.instanceId, c.grant.netConnect);
+      this.net.register(inst.instanceId, c.grant.netConnect, c.grant.netListen);
       this.records.upsertInstance({ ...inst, exitCode: null, reason: null });
     }
     for (const c of plan.components) {

@@ -57,7 +57,7 @@ export async function prepareComponent(bytes: Uint8Array, dataDir: string, sourc
   }
   const missing = out.imports.filter((i) => !PROVIDED.has(i));
   if (missing.length > 0) {
-    throw new ComponentPrepareError(`${source}: imports interfaces this device does not provide: ${missing.join(', ')} (provided: wasi:cli, wasi:clocks, wasi:random, wasi:io, wasi:filesystem, wasi:sockets (TCP client), wasi:http (outgoing), bulkhead:host/*)`);
+    throw new ComponentPrepareError(`${source}: imports interfaces this device does not provide: ${missing.join(', ')} (provided: wasi:cli, wasi:clocks, wasi:random, wasi:io, wasi:filesystem, wasi:sockets (TCP), wasi:http (outgoing), bulkhead:host/*)`);
   }
   const staging = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
   fs.mkdirSync(staging, { recursive: true });

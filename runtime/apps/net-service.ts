@@ -15,7 +15,8 @@ const CONNECT_TIMEOUT_MS = 5000;
 const BUFFER_LIMIT = 1 << 20;
 
 interface Conn { socket: net.Socket; chunks: Buffer[]; size: number; ended: boolean; error?: SocketErrorCode; wake: Set<() => void> }
-interface InstanceNet { rules: NetRule[]; resolvedFrom: Map<string, Set<string>>; sockets: Map<number, Conn> }
+interface Listener { server: net.Server; pending: net.Socket[]; wake: Set<() => void> }
+interface InstanceNet { rules: NetRule[]; listenPorts: number[]; resolvedFrom: Map<string, Set<string>>; sockets: Map<number, Conn>; servers: Map<number, Listener> }
 
 // IPv4 first: most plant equipment and test servers listen on IPv4 only.
 const resolveAll = async (host: string) => (await dns.promises.lookup(host, { all: true }))
@@ -30,13 +31,21 @@ export class NetService {
 
   constructor(private readonly audit: (instanceId: string, denial: DenialReport) => void, private readonly resolve = resolveAll) {}
 
-  register(instanceId: string, rules: NetRule[]): void {
-    this.#instances.set(instanceId, { rules, resolvedFrom: new Map(), sockets: new Map() });
+  register(instanceId: string, rules: NetRule[], listenPorts: number[] = []): void {
+    this.#instances.set(instanceId, { rules, listenPorts, resolvedFrom: new Map(), sockets: new Map(), servers: new Map() });
   }
 
   unregister(instanceId: string): void {
-    for (const c of this.#instances.get(instanceId)?.sockets.values() ?? []) c.socket.destroy();
+    const inst = this.#instances.get(instanceId);
+    for (const c of inst?.sockets.values() ?? []) c.socket.destroy();
+    for (const l of inst?.servers.values() ?? []) this.#closeListener(l);
     this.#instances.delete(instanceId);
+  }
+
+  #closeListener(l: Listener): void {
+    l.server.close();
+    for (const s of l.pending) s.destroy();
+    for (const w of l.wake) w();
   }
 
   async handle(call: NetCall): Promise<unknown> {
@@ -52,8 +61,18 @@ export class NetService {
       case 'read': return this.#read(inst, a[0], a[1], a[2]);
       case 'write': return this.#write(inst, a[0], a[1]);
       case 'readable': return this.#readable(inst, a[0], a[1]);
+      case 'listen': return this.#listen(call.instanceId, inst, a[0], a[1]);
+      case 'accept': return this.#accept(inst, a[0]);
+      case 'acceptable': return this.#acceptable(inst, a[0], a[1]);
       case 'shutdown': inst.sockets.get(a[0])?.socket.end(); return null;
-      case 'close': inst.sockets.get(a[0])?.socket.destroy(); inst.sockets.delete(a[0]); return null;
+      case 'close': {
+        inst.sockets.get(a[0])?.socket.destroy();
+        inst.sockets.delete(a[0]);
+        const l = inst.servers.get(a[0]);
+        if (l) this.#closeListener(l);
+        inst.servers.delete(a[0]);
+        return null;
+      }
       case 'http': return this.#http(call.instanceId, inst, a[0]);
       default: return { error: 'not-supported' };
     }
@@ -102,8 +121,7 @@ export class NetService {
     }
     return new Promise((resolve) => {
       const socket = net.connect({ host: addr, port, timeout: CONNECT_TIMEOUT_MS });
-      const conn: Conn = { socket, chunks: [], size: 0, ended: false, wake: new Set() };
-      const wake = () => { for (const w of conn.wake) w(); conn.wake.clear(); };
+      const conn = this.#track(socket);
       socket.once('connect', () => {
         socket.setTimeout(0);
         const sid = this.#nextSocket++;
@@ -111,20 +129,76 @@ export class NetService {
         resolve({ ok: sid });
       });
       socket.once('timeout', () => { socket.destroy(); resolve({ error: 'timeout' }); });
-      socket.on('error', (err: NodeJS.ErrnoException) => {
-        conn.error = socketError(err.code);
-        wake();
-        resolve({ error: conn.error, reason: err.message });
-      });
-      socket.on('data', (chunk: Buffer) => {
-        conn.chunks.push(chunk);
-        conn.size += chunk.length;
-        if (conn.size > BUFFER_LIMIT) socket.pause();
-        wake();
-      });
-      socket.on('end', () => { conn.ended = true; wake(); });
-      socket.on('close', () => { conn.ended = true; wake(); });
+      socket.once('error', (err: NodeJS.ErrnoException) => resolve({ error: socketError(err.code), reason: err.message }));
     });
+  }
+
+  /** Buffers what a socket receives (up to BUFFER_LIMIT, then pauses it) for the guest's reads. */
+  #track(socket: net.Socket): Conn {
+    const conn: Conn = { socket, chunks: [], size: 0, ended: false, wake: new Set() };
+    const wake = () => { for (const w of conn.wake) w(); conn.wake.clear(); };
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      conn.error = socketError(err.code);
+      wake();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      conn.chunks.push(chunk);
+      conn.size += chunk.length;
+      if (conn.size > BUFFER_LIMIT) socket.pause();
+      wake();
+    });
+    socket.on('end', () => { conn.ended = true; wake(); });
+    socket.on('close', () => { conn.ended = true; wake(); });
+    return conn;
+  }
+
+  async #listen(id: string, inst: InstanceNet, address: string, port: number) {
+    const addr = normalizeHost(address);
+    if (!inst.listenPorts.includes(port)) {
+      const reason = inst.listenPorts.length ? `port ${port} is not in the grant's net.listen (${inst.listenPorts.join(', ')})` : 'the app has no net.listen grant';
+      this.#deny(id, `listen ${addr}:${port}`, reason, 'net.listen');
+      return { error: 'access-denied', reason };
+    }
+    return new Promise((resolve) => {
+      const listener: Listener = { server: net.createServer(), pending: [], wake: new Set() };
+      listener.server.on('connection', (socket) => {
+        listener.pending.push(socket);
+        for (const w of listener.wake) w();
+        listener.wake.clear();
+      });
+      listener.server.once('error', (err: NodeJS.ErrnoException) => resolve({
+        error: err.code === 'EADDRINUSE' ? 'address-in-use' : err.code === 'EADDRNOTAVAIL' ? 'address-not-bindable' : 'unknown', reason: err.message,
+      }));
+      listener.server.listen(port, addr, () => {
+        const sid = this.#nextSocket++;
+        inst.servers.set(sid, listener);
+        resolve({ ok: sid });
+      });
+    });
+  }
+
+  #accept(inst: InstanceNet, sid: number) {
+    const l = inst.servers.get(sid);
+    if (!l) return { error: 'invalid-state' };
+    const socket = l.pending.shift();
+    if (!socket) return { ok: null };
+    const conn = this.#track(socket);
+    const id = this.#nextSocket++;
+    inst.sockets.set(id, conn);
+    return { ok: { socket: id, address: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 } };
+  }
+
+  async #acceptable(inst: InstanceNet, sid: number, ms: number) {
+    const l = inst.servers.get(sid);
+    if (!l) return true;
+    if (l.pending.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { l.wake.delete(done); resolve(); }, ms);
+        const done = () => { clearTimeout(timer); resolve(); };
+        l.wake.add(done);
+      });
+    }
+    return l.pending.length > 0 || !l.server.listening;
   }
 
   #wait(conn: Conn, ms: number): Promise<void> {

@@ -33,6 +33,9 @@ function netBroker(instanceId: string): NetBroker {
   return {
     resolve: call('resolve') as NetBroker['resolve'],
     connect: call('connect') as NetBroker['connect'],
+    listen: call('listen') as NetBroker['listen'],
+    accept: call('accept') as NetBroker['accept'],
+    acceptable: call('acceptable') as NetBroker['acceptable'],
     read: call('read') as NetBroker['read'],
     write: call('write') as NetBroker['write'],
     readable: call('readable') as NetBroker['readable'],

@@ -19,16 +19,45 @@ const cli = (...args: string[]) => runCli(['--data-dir', dataDir, ...args]);
 const connections = { echo: 0, other: 0, http: 0 };
 const servers: (net.Server | http.Server)[] = [];
 let ports = { echo: 0, other: 0, http: 0 };
+let listenPort = 0;
+
+/** A port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  const port = await new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as net.AddressInfo).port)));
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+/** One line exchanged with 127.0.0.1:port, retried while nothing listens yet. */
+async function ask(port: number, line: string): Promise<string> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1');
+        let answer = '';
+        s.on('connect', () => s.write(`${line}\n`));
+        s.on('data', (d) => { answer += d; });
+        s.on('end', () => resolve(answer));
+        s.on('error', reject);
+      });
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
 
 function listen(server: net.Server | http.Server): Promise<number> {
   servers.push(server);
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
 }
 
-async function install(appId: string, vendor: string, params: Record<string, string>): Promise<void> {
+async function install(appId: string, vendor: string, params: Record<string, string>, wasm = 'net-probe.wasm', net = '{ connect: ["127.0.0.1:*", "localhost:*"] }'): Promise<void> {
   const dir = tempDir();
   fs.mkdirSync(path.join(dir, 'components'));
-  fs.copyFileSync(sample('net-c/build/net-probe.wasm'), path.join(dir, 'components', 'net-probe.wasm'));
+  fs.copyFileSync(sample(`net-c/build/${wasm}`), path.join(dir, 'components', 'net-probe.wasm'));
   const parameters = Object.entries(params).map(([k, v]) => `  ${k}:\n    value: "${v}"\n    targets: [{ pointer: ${k}, components: [probe] }]`).join('\n');
   fs.writeFileSync(path.join(dir, 'margo.yaml'), `apiVersion: margo.org/v1-alpha1
 kind: ApplicationDescription
@@ -45,7 +74,7 @@ deploymentProfiles:
         properties:
           module: components/net-probe.wasm
           capabilities:
-            net: { connect: ["127.0.0.1:*", "localhost:*"] }
+            net: ${net}
 parameters:
 ${parameters}
 `);
@@ -71,8 +100,10 @@ test.before(async () => {
     other: await listen(net.createServer((s) => { connections.other++; s.end('other\n'); })),
     http: await listen(http.createServer((_req, res) => { connections.http++; res.end('21.5'); })),
   };
+  listenPort = await freePort();
   fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:
   Netwise Systems:
+    ports: { from: ${listenPort}, to: ${listenPort} }
     wasm:
       netConnect: ["127.0.0.1:${ports.echo}", "127.0.0.1:${ports.http}", "[::1]:${ports.echo}", "[::1]:${ports.http}", "localhost:${ports.echo}", "localhost:${ports.http}"]
   Rogue Labs:
@@ -85,6 +116,8 @@ test.before(async () => {
   };
   await install('net-client', 'Netwise Systems', targets);
   await install('net-rogue', 'Rogue Labs', targets);
+  await install('listener', 'Netwise Systems', { port: String(listenPort) }, 'net-listener.wasm', `{ listen: [${listenPort}] }`);
+  await install('rogue-listener', 'Rogue Labs', { port: String(listenPort) }, 'net-listener.wasm', `{ listen: [${listenPort}] }`);
 });
 
 test.after(async () => {
@@ -122,6 +155,30 @@ test('hostile: IP literals, other ports and names resolving to protected address
   assert.ok(net.some((e) => e.attempted === `GET http://localhost:${ports.http}/reading` && /localhost resolves to 127\.0\.0\.1, a protected address no rule grants/.test(e.reason)));
   assert.ok(audit.some((e) => e.attempted === 'requested 127.0.0.1:*' && /not in the operator's net.connect list for Rogue Labs/.test(e.reason)),
     'the manifest request the operator did not grant is on record too');
+});
+
+test('a vendor listens on a port of its range and serves a client', async () => {
+  const r = await cli('start', 'listener');
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is(await ask(listenPort, 'plc'), 'hello plc\n');
+  const deadline = Date.now() + 5000;
+  while (JSON.parse((await cli('status', 'listener', '--json')).stdout).app.actual !== 'completed') {
+    if (Date.now() > deadline) throw new Error('the listener did not finish');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const lines = await probeLines('listener');
+  assert.ok(lines.includes(`listener: listening on 127.0.0.1:${listenPort}`));
+  assert.ok(lines.includes('listener: answered one client'));
+});
+
+test('hostile: listening outside the vendor\'s port range is refused and audited', async () => {
+  const r = await cli('start', 'rogue-listener', '--wait');
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const lines = await probeLines('rogue-listener');
+  assert.ok(lines.includes(`listener: bind 127.0.0.1:${listenPort} refused (access-denied)`), lines.join('\n'));
+  const audit = JSON.parse((await cli('audit', '--app', 'rogue-listener', '--json')).stdout).events as { capability: string; attempted: string; reason: string }[];
+  assert.ok(audit.some((e) => e.capability === 'net.listen' && e.attempted === `requested ${listenPort}` && /Rogue Labs has no listen port range/.test(e.reason)));
+  assert.ok(audit.some((e) => e.capability === 'net.listen' && e.attempted === `listen 127.0.0.1:${listenPort}` && /no net\.listen grant/.test(e.reason)));
 });
 
 test.run();
