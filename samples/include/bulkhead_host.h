@@ -6,6 +6,7 @@
 #define BULKHEAD_HOST_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,11 @@ typedef struct { bh_string_t key; bh_string_t value; } bh_pair_t;
 static inline bh_string_t bh_str(const char *s) { return (bh_string_t){ s, strlen(s) }; }
 
 // The host allocates returned strings and lists in our memory through this export.
+//
+// Known upstream issue (jco 1.35's preview1 adapter; `jco run` shows it too): in a module that
+// exports cabi_realloc, the adapter allocates its own state on its first call, and if that call is
+// stdio flushing a line assembled from several pieces, the buffered part is lost. Call
+// BH_STDIO_INIT() first in main(); it sets stdout's buffering up front, which avoids it.
 BH_EXPORT("cabi_realloc")
 void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
   (void)old_size; (void)align;
@@ -27,6 +33,8 @@ void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
   if (!p) abort();
   return p;
 }
+
+#define BH_STDIO_INIT() setvbuf(stdout, NULL, _IOLBF, BUFSIZ)
 
 // ---- log ----
 enum bh_level { BH_TRACE, BH_DEBUG, BH_INFO, BH_WARN, BH_ERROR };

@@ -28,6 +28,7 @@ static void result_probe(const char *name, bh_result_t r) {
 }
 
 int main(void) {
+  BH_STDIO_INIT();
   // Another vendor's files, through `..`, an absolute path and symlinks.
   file_probe("dotdot", "/data/../../globex-analytics/secret.txt");
   file_probe("absolute", "/etc/passwd");

@@ -22,6 +22,7 @@ static double median3(double a, double b, double c) {
 }
 
 int main(void) {
+  BH_STDIO_INIT();
   int samples = (int)config_number("samples", 12);
   double threshold = config_number("threshold", 5.0);
   if (samples < 3 || samples > 1000) samples = 12;
