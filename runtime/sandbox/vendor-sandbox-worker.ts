@@ -55,10 +55,11 @@ interface AppExports {
   start?: () => void;
   onMessage?: (topic: string, payload: Uint8Array) => void;
 }
-interface Instance { spec: InstanceSpec; app?: AppExports; dispose: () => void }
+interface Instance { spec: InstanceSpec; app?: AppExports; dispose: () => void; memories: WebAssembly.Memory[] }
 const instances = new Map<string, Instance>();
 
-type ComponentModule = { instantiate: (get: (name: string) => Promise<WebAssembly.Module>, imports: object) => Promise<Record<string, unknown>> };
+type InstantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
+type ComponentModule = { instantiate: (get: (name: string) => Promise<WebAssembly.Module>, imports: object, core: InstantiateCore) => Promise<Record<string, unknown>> };
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /** A full GC on request (for memory measurements); the flag is only turned on when asked. */
@@ -106,9 +107,25 @@ function describe(err: unknown): string {
   return `error: ${JSON.stringify(payload ?? err)}`;
 }
 
+/**
+ * Whether the instance's memory reached its cap. The engine refuses memory.grow past the declared
+ * maximum without telling the host, so this is checked when the instance ends: within 1/16 of the
+ * cap (an allocation that failed was usually bigger than what was left) counts.
+ */
+function atMemoryCap(inst: Instance | undefined): boolean {
+  if (!inst) return false;
+  const slack = Math.max(65536, inst.spec.memoryCapBytes / 16);
+  return inst.memories.some((m) => m.buffer.byteLength + slack > inst.spec.memoryCapBytes);
+}
+
 function end(instanceId: string, outcome: InstanceEnd): void {
   const inst = instances.get(instanceId);
   if (outcome.state !== 'running') {
+    if (atMemoryCap(inst)) {
+      const cap = `${inst!.spec.memoryCapBytes / (1024 * 1024)} MiB`;
+      post({ type: 'audit', instanceId, denial: { capability: 'memory', attempted: 'grow its memory past the cap', reason: `reached the instance memory cap of ${cap}` }, at: Date.now() });
+      if (outcome.state === 'failed') outcome = { state: 'failed', reason: `memory cap of ${cap} reached (${outcome.reason})` };
+    }
     inst?.dispose();
     instances.delete(instanceId);
   }
@@ -148,7 +165,7 @@ async function start(spec: InstanceSpec): Promise<void> {
 
   if (spec.kind === 'module') {
     // A preview1 command: run to completion with the grant's files, args and env.
-    instances.set(id, { spec, dispose: () => {} });
+    instances.set(id, { spec, dispose: () => {}, memories: [] });
     const module = await WebAssembly.compile(capMemory(fs.readFileSync(spec.path), spec.memoryCapBytes) as Uint8Array<ArrayBuffer>);
     end(id, { state: 'running', role: 'job' });
     const result = meter.guest(() => runGuest({
@@ -173,11 +190,18 @@ async function start(spec: InstanceSpec): Promise<void> {
     log: log.write, audit, net: netBroker(id),
     hooks: { beforeBlock: () => meter.leave(), afterBlock: () => meter.enter() },
   });
-  instances.set(id, { spec, dispose: () => (flush(), built.dispose()) });
+  const memories: WebAssembly.Memory[] = [];
+  instances.set(id, { spec, dispose: () => (flush(), built.dispose()), memories });
+  // Every core instance passes through here, so the instance's memories can be watched.
+  const instantiateCore: InstantiateCore = async (module, imports) => {
+    const instance = await WebAssembly.instantiate(module, imports);
+    for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
+    return instance;
+  };
   let exports: Record<string, unknown>;
   try {
     const mod = (await import(pathToFileURL(path.join(spec.path, 'component.mjs')).href)) as ComponentModule;
-    exports = await mod.instantiate((name) => coreModule(spec.path, name, spec.memoryCapBytes), built.imports);
+    exports = await mod.instantiate((name) => coreModule(spec.path, name, spec.memoryCapBytes), built.imports, instantiateCore);
   } catch (err) {
     end(id, { state: 'failed', reason: `instantiation failed: ${describe(err)}` });
     return;

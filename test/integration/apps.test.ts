@@ -134,6 +134,8 @@ test('hostile: unbounded allocation stops at the instance memory cap', async () 
   assert.is(r.code, 1);
   const lines = (await logs('rogue-hog')).map((l) => l.message);
   assert.ok(lines.some((l) => /^allocation refused after 1[0-5] MiB$/.test(l)), lines.join('\n'));
+  const audit = (await json('audit', '--app', 'rogue-hog')).events as { capability: string; reason: string }[];
+  assert.ok(audit.some((e) => e.capability === 'memory' && e.reason === 'reached the instance memory cap of 16 MiB'), JSON.stringify(audit));
   assert.is((await json('status', 'globex-dashboard')).app.actual, 'running');
 });
 
