@@ -45,6 +45,19 @@ export class AppHost {
     this.records = new AppRecords(options.db);
     this.#flushTimer = setInterval(() => this.flushLogs(), 100);
     this.#flushTimer.unref();
+    this.#statsTimer = setInterval(() => void this.recordSandboxes(), 2000);
+    this.#statsTimer.unref();
+  }
+
+  readonly #statsTimer: NodeJS.Timeout;
+
+  /** Each vendor sandbox's instances, guest CPU time and memory, for `bulkhead status`. */
+  async recordSandboxes(): Promise<void> {
+    for (const [vendor, s] of this.#sandboxes) {
+      if (!s.alive) continue;
+      const stats = await s.stats();
+      this.records.upsertSandbox({ vendor, state: 'running', instances: stats.instances, cpuMs: s.cpuMs(), memoryBytes: stats.heapUsed + stats.external, reason: null });
+    }
   }
 
   get runningApps(): string[] {
@@ -70,6 +83,7 @@ export class AppHost {
       net: (call) => this.net.handle(call),
       lost: (ids, reason) => {
         this.#sandboxes.delete(plan.vendor);
+        this.records.upsertSandbox({ vendor: plan.vendor, state: 'stopped', instances: 0, cpuMs: s!.cpuMs(), memoryBytes: 0, reason });
         for (const id of ids) {
           const inst = this.#instances.get(id);
           if (!inst) continue;
@@ -238,7 +252,11 @@ export class AppHost {
   async close(): Promise<void> {
     for (const appId of [...this.#apps.keys()]) await this.stop(appId);
     clearInterval(this.#flushTimer);
+    clearInterval(this.#statsTimer);
     this.flushLogs();
+    for (const [vendor, s] of this.#sandboxes) {
+      this.records.upsertSandbox({ vendor, state: 'stopped', instances: 0, cpuMs: s.cpuMs(), memoryBytes: 0, reason: 'the daemon stopped' });
+    }
     await Promise.all([...this.#sandboxes.values()].map((s) => s.terminate()));
     this.#sandboxes.clear();
   }

@@ -31,6 +31,8 @@ export interface InstanceRow {
   updatedAt: string;
 }
 
+export interface SandboxRow { vendor: string; state: 'running' | 'stopped'; instances: number; cpuMs: number; memoryBytes: number; reason: string | null; updatedAt: string }
+
 export interface LogRow { id: number; appId: string; component: string; at: string; level: string; message: string; fields: Record<string, string> }
 export interface AuditRow { id: number; at: string; vendor: string; appId: string; component: string; capability: string; attempted: string; reason: string }
 
@@ -50,6 +52,9 @@ export class AppRecords {
         id INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT NOT NULL, component TEXT NOT NULL, at TEXT NOT NULL,
         level TEXT NOT NULL, message TEXT NOT NULL, fields TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS app_logs_by_app ON app_logs (app_id, id);
+      CREATE TABLE IF NOT EXISTS vendor_sandboxes (
+        vendor TEXT PRIMARY KEY, state TEXT NOT NULL, instances INTEGER NOT NULL, cpu_ms REAL NOT NULL,
+        memory_bytes INTEGER NOT NULL, reason TEXT, updated_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS audit_events (
         id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, vendor TEXT NOT NULL, app_id TEXT NOT NULL,
         component TEXT NOT NULL, capability TEXT NOT NULL, attempted TEXT NOT NULL, reason TEXT NOT NULL);
@@ -117,6 +122,19 @@ export class AppRecords {
 
   clearInstances(appId: string): void {
     this.db.prepare('DELETE FROM wasm_instances WHERE app_id = ?').run(appId);
+  }
+
+  // ---- vendor sandboxes (daemon) ----
+  upsertSandbox(s: Omit<SandboxRow, 'updatedAt'>): void {
+    this.db.prepare(`INSERT INTO vendor_sandboxes (vendor, state, instances, cpu_ms, memory_bytes, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(vendor) DO UPDATE SET state = excluded.state, instances = excluded.instances, cpu_ms = excluded.cpu_ms,
+      memory_bytes = excluded.memory_bytes, reason = excluded.reason, updated_at = excluded.updated_at`)
+      .run(s.vendor, s.state, s.instances, s.cpuMs, s.memoryBytes, s.reason, iso());
+  }
+
+  sandboxes(): SandboxRow[] {
+    return (this.db.prepare('SELECT * FROM vendor_sandboxes ORDER BY vendor').all() as Record<string, string & number>[])
+      .map((r) => ({ vendor: r.vendor, state: r.state as SandboxRow['state'], instances: r.instances, cpuMs: r.cpu_ms, memoryBytes: r.memory_bytes, reason: r.reason, updatedAt: r.updated_at }));
   }
 
   // ---- logs and audit ----

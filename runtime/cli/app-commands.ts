@@ -122,9 +122,14 @@ export function registerAppCommands(program: Command): void {
           return;
         }
         const rows = records.apps();
-        emit(flags.json, { daemon, apps: rows }, () => [
+        const sandboxes = records.sandboxes();
+        const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+        emit(flags.json, { daemon, apps: rows, sandboxes }, () => [
           `daemon: ${daemon ? `running (pid ${daemon})` : 'not running'}`,
           ...rows.map((r) => `${stateLine(r)}   desired: ${r.desired}`),
+          ...sandboxes.map((s) => s.state === 'running'
+            ? `sandbox ${s.vendor}: ${s.instances} instance(s), guest CPU ${Math.round(s.cpuMs)} ms, memory ${mib(s.memoryBytes)}`
+            : `sandbox ${s.vendor}: stopped${s.reason ? ` (${s.reason})` : ''}`),
         ].join('\n'));
       });
     });

@@ -66,6 +66,7 @@ export class VendorSandbox {
     });
     this.exited = new Promise((resolve) => this.#worker.once('exit', () => {
       this.#gone = true;
+      for (const waiter of this.#statsWaiters.splice(0)) waiter({ heapUsed: 0, external: 0, instances: 0 });
       clearInterval(this.#watchdog);
       const ids = [...this.#instances];
       this.#instances.clear();
@@ -81,6 +82,7 @@ export class VendorSandbox {
 
   /** The sandbox thread's memory; `collect` runs a full GC first (for measurements). */
   stats(collect = false): Promise<SandboxStats> {
+    if (this.#gone) return Promise.resolve({ heapUsed: 0, external: 0, instances: 0 });
     return new Promise((resolve) => {
       this.#statsWaiters.push(resolve);
       this.#send({ type: 'stats', collect });

@@ -123,6 +123,10 @@ test('hostile: a vendor that spins is stopped and marked failed; the other vendo
   assert.match(r.stdout, /rogue-spin: failed \(CPU limit: guests used \d+ ms of CPU in \d+ ms \(limit 50% of a core\)\)/);
   const audit = (await json('audit', '--vendor', 'Rogue Labs')).events as { capability: string; appId: string }[];
   assert.ok(audit.some((e) => e.capability === 'cpu' && e.appId === 'rogue-spin'));
+  const sandboxes = (await json('status')).sandboxes as { vendor: string; state: string; reason: string | null }[];
+  const rogue = sandboxes.find((s) => s.vendor === 'Rogue Labs');
+  assert.is(rogue?.state, 'stopped');
+  assert.match(rogue?.reason ?? '', /^CPU limit/);
   assert.is((await json('status', 'globex-dashboard')).app.actual, 'running');
   // The dashboard still takes messages: run the sensor again.
   assert.is((await json('start', 'acme-sensor-filter', '--wait')).apps[0].actual, 'completed');
