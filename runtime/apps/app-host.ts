@@ -56,6 +56,7 @@ export class AppHost {
     for (const [vendor, s] of this.#sandboxes) {
       if (!s.alive) continue;
       const stats = await s.stats();
+      if (!s.alive) continue; // it ended meanwhile; its end was recorded
       this.records.upsertSandbox({ vendor, state: 'running', instances: stats.instances, cpuMs: s.cpuMs(), memoryBytes: stats.heapUsed + stats.external, reason: null });
     }
   }
