@@ -8,17 +8,7 @@ import { CliError } from './cli-error.js';
 import { openDevice, withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { emit, stepReporter } from './output.js';
-import { collect } from './repeatable-option.js';
-
-function parseParams(pairs: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of pairs) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new CliError(`--param ${p}: expected NAME=VALUE`, ExitCode.BAD_INPUT);
-    out[p.slice(0, eq)] = p.slice(eq + 1);
-  }
-  return out;
-}
+import { collect, parseParamFlags } from './repeatable-option.js';
 
 /** A whole number of at least `min` from a flag, or a usage error naming the flag. */
 function wholeNumber(flag: string, text: string | undefined, min: number): number | undefined {
@@ -63,7 +53,7 @@ export function registerAppCommands(program: Command): void {
     .option('--timeout <SECONDS>', 'how long to wait', '60')
     .option('--json', 'machine-readable output')
     .action(async (apps: string[], flags: { param: string[]; wait?: boolean; timeout: string; json?: boolean }, command: Command) => {
-      const params = parseParams(flags.param);
+      const params = parseParamFlags(flags.param);
       const timeoutSeconds = wholeNumber('--timeout', flags.timeout, 1)!;
       await withDevice(command, async (ctx) => {
         mustBeInstalled(ctx, apps);

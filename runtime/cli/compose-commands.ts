@@ -16,20 +16,10 @@ import { CliError } from './cli-error.js';
 import { withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { emit, progressReporter, stepReporter as say } from './output.js';
-import { collect } from './repeatable-option.js';
+import { collect, parseParamFlags } from './repeatable-option.js';
 
 
 interface ComposeFlags { file?: string; vendor?: string; app?: string; component?: string; param: string[]; profile: string[]; envFile?: string; json?: boolean; host?: string }
-
-function parseParams(params: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of params) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new CliError(`--param "${p}": expected NAME=VALUE`, ExitCode.BAD_INPUT);
-    out[p.slice(0, eq)] = p.slice(eq + 1);
-  }
-  return out;
-}
 
 /**
  * Loads the Compose file (given with -f, or a compose component of an installed package with
@@ -37,7 +27,7 @@ function parseParams(params: string[]): Record<string, string> {
  */
 function prepare(flags: ComposeFlags, ctx: DeviceContext) {
   if (Boolean(flags.app) === Boolean(flags.file)) throw new CliError('give either -f FILE --vendor NAME, or --app APP-ID (an installed package)', ExitCode.BAD_INPUT);
-  const params = parseParams(flags.param);
+  const params = parseParamFlags(flags.param);
   let file: string;
   let vendor: string;
   let project: string;

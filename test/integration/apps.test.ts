@@ -169,7 +169,7 @@ test('bad input: unknown apps and parameters get a clear error, not a trace', as
   assert.match(t.stderr, /--tail many: expected a whole number of at least 0/);
   const p = await cli('start', 'acme-sensor-filter', '--param', 'nonsense');
   assert.is(p.code, 125);
-  assert.match(p.stderr, /--param nonsense: expected NAME=VALUE/);
+  assert.match(p.stderr, /--param "nonsense": expected NAME=VALUE/);
   const unknown = await cli('start', 'acme-sensor-filter', '--param', 'colour=red');
   assert.is(unknown.code, 1);
   assert.match(unknown.stdout, /has no parameter "colour" \(it has: samples, threshold\)/);
