@@ -46,8 +46,8 @@ export interface NetBroker {
   http(request: HttpRequestSpec): { ok: HttpResponseSpec } | { error: HttpErrorCode };
 }
 
-/** For sandboxes with no network at all (`bulkhead run`): every call is refused. */
-export const noNetwork: NetBroker = {
+/** The answers for an instance with no network at all (`bulkhead run`, an unknown instance). */
+const noNetwork: NetBroker = {
   resolve: () => ({ error: 'access-denied', reason: 'no network grant' }),
   connect: () => ({ error: 'access-denied', reason: 'no network grant' }),
   listen: () => ({ error: 'access-denied', reason: 'no network grant' }),
@@ -60,3 +60,9 @@ export const noNetwork: NetBroker = {
   close: () => {},
   http: () => ({ error: { tag: 'HTTP-request-denied' } }),
 };
+
+/** What a broker call `method` answers when the instance has no network grant. */
+export function refusedNetCall(method: string): unknown {
+  const answer = (noNetwork as unknown as Record<string, (() => unknown) | undefined>)[method];
+  return answer ? answer() : { error: 'not-supported' };
+}

@@ -7,15 +7,32 @@ import net from 'node:net';
 import { Agent, request } from 'undici';
 import { checkConnect, normalizeHost, ruleAllows, type NetRule } from '../../host-apis/capabilities/net-rules.js';
 import type { DenialReport } from '../../host-apis/bulkhead/audit.js';
-import type { HttpRequestSpec, SocketErrorCode } from '../../host-apis/net/net-broker.js';
+import { refusedNetCall, type HttpRequestSpec, type SocketErrorCode } from '../../host-apis/net/net-broker.js';
 import { MAX_BODY } from '../../host-apis/wasi-p2/http.js';
 import type { NetCall } from '../sandbox/vendor-sandbox-protocol.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
 const BUFFER_LIMIT = 1 << 20;
 
-interface Conn { socket: net.Socket; chunks: Buffer[]; size: number; ended: boolean; error?: SocketErrorCode; wake: Set<() => void> }
-interface Listener { server: net.Server; pending: net.Socket[]; wake: Set<() => void> }
+/** Callbacks of guests' calls waiting for something to happen on a socket or listener. */
+type Waiters = Set<() => void>;
+
+function wakeAll(waiters: Waiters): void {
+  for (const w of waiters) w();
+  waiters.clear();
+}
+
+/** Resolves at the next wakeAll, or after `ms` (Infinity: no time limit). */
+function nextWake(waiters: Waiters, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = ms === Infinity ? undefined : setTimeout(() => { waiters.delete(done); resolve(); }, ms);
+    const done = () => { clearTimeout(timer); resolve(); };
+    waiters.add(done);
+  });
+}
+
+interface Conn { socket: net.Socket; chunks: Buffer[]; size: number; ended: boolean; error?: SocketErrorCode; wake: Waiters }
+interface Listener { server: net.Server; pending: net.Socket[]; wake: Waiters }
 interface InstanceNet { rules: NetRule[]; listenPorts: number[]; resolvedFrom: Map<string, Set<string>>; sockets: Map<number, Conn>; servers: Map<number, Listener> }
 
 // IPv4 first: most plant equipment and test servers listen on IPv4 only.
@@ -45,16 +62,13 @@ export class NetService {
   #closeListener(l: Listener): void {
     l.server.close();
     for (const s of l.pending) s.destroy();
-    for (const w of l.wake) w();
+    wakeAll(l.wake);
   }
 
   async handle(call: NetCall): Promise<unknown> {
     const inst = this.#instances.get(call.instanceId);
     const a = call.args as never[];
-    if (!inst) {
-      if (call.method === 'http') return { error: { tag: 'HTTP-request-denied' } };
-      return call.method === 'readable' ? true : { error: 'access-denied', reason: 'no network grant' };
-    }
+    if (!inst) return refusedNetCall(call.method);
     switch (call.method) {
       case 'resolve': return this.#resolve(call.instanceId, inst, a[0]);
       case 'connect': return this.#connect(call.instanceId, inst, a[0], a[1]);
@@ -136,7 +150,7 @@ export class NetService {
   /** Buffers what a socket receives (up to BUFFER_LIMIT, then pauses it) for the guest's reads. */
   #track(socket: net.Socket): Conn {
     const conn: Conn = { socket, chunks: [], size: 0, ended: false, wake: new Set() };
-    const wake = () => { for (const w of conn.wake) w(); conn.wake.clear(); };
+    const wake = () => wakeAll(conn.wake);
     socket.on('error', (err: NodeJS.ErrnoException) => {
       conn.error = socketError(err.code);
       wake();
@@ -163,8 +177,7 @@ export class NetService {
       const listener: Listener = { server: net.createServer(), pending: [], wake: new Set() };
       listener.server.on('connection', (socket) => {
         listener.pending.push(socket);
-        for (const w of listener.wake) w();
-        listener.wake.clear();
+        wakeAll(listener.wake);
       });
       listener.server.once('error', (err: NodeJS.ErrnoException) => resolve({
         error: err.code === 'EADDRINUSE' ? 'address-in-use' : err.code === 'EADDRNOTAVAIL' ? 'address-not-bindable' : 'unknown', reason: err.message,
@@ -191,23 +204,13 @@ export class NetService {
   async #acceptable(inst: InstanceNet, sid: number, ms: number) {
     const l = inst.servers.get(sid);
     if (!l) return true;
-    if (l.pending.length === 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { l.wake.delete(done); resolve(); }, ms);
-        const done = () => { clearTimeout(timer); resolve(); };
-        l.wake.add(done);
-      });
-    }
+    if (l.pending.length === 0) await nextWake(l.wake, ms);
     return l.pending.length > 0 || !l.server.listening;
   }
 
   #wait(conn: Conn, ms: number): Promise<void> {
     if (conn.chunks.length || conn.ended || conn.error) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = ms === Infinity ? undefined : setTimeout(() => { conn.wake.delete(done); resolve(); }, ms);
-      const done = () => { clearTimeout(timer); resolve(); };
-      conn.wake.add(done);
-    });
+    return nextWake(conn.wake, ms);
   }
 
   async #read(inst: InstanceNet, sid: number, max: number, wait: boolean) {

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { CpuMeter } from './cpu-meter.js';
 import { MessageChannel } from 'node:worker_threads';
 import type { FromSandbox, InstanceSpec, NetCall, SandboxStats, ToSandbox } from './vendor-sandbox-protocol.js';
+import { refusedNetCall } from '../../host-apis/net/net-broker.js';
 import { serveSyncCalls } from './sync-call.js';
 import { workerScript } from './worker-script.js';
 
@@ -40,7 +41,7 @@ export class VendorSandbox {
     const script = workerScript('vendor-sandbox-worker');
     const calls = new MessageChannel();
     const callSignal = new SharedArrayBuffer(4);
-    const refuse = async (call: NetCall) => (call.method === 'http' ? { error: { tag: 'HTTP-request-denied' } } : call.method === 'readable' ? true : { error: 'access-denied', reason: 'no network grant' });
+    const refuse = async (call: NetCall) => refusedNetCall(call.method);
     serveSyncCalls(calls.port1, callSignal, (_op, args) => (events.net ?? refuse)(args as NetCall));
     calls.port1.unref();
     this.#worker = new Worker(script.url, {
