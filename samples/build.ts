@@ -20,17 +20,22 @@ const adapter = (kind: 'command' | 'reactor') => path.join(root, 'node_modules',
  * (`imports` for a job, `service` for a service), made a component with jco's preview1 adapter.
  */
 function componentTarget(dir: string, file: string, world: 'imports' | 'service'): Target {
+  return cComponentTarget(dir, file, { world, witSource: () => fs.readFileSync(WIT, 'utf8'), reactor: world === 'service' });
+}
+
+/** C compiled against our headers, a WIT world embedded, made a component with the preview1 adapter. */
+function cComponentTarget(dir: string, file: string, o: { world: string; witSource: () => string; reactor: boolean; extraSources?: string[] }): Target {
   const source = path.join(samplesDir, dir, file);
   const output = path.join(samplesDir, dir, 'build', file.replace(/\.c$/, '.wasm'));
   const core = output.replace(/\.wasm$/, '.core.wasm');
-  const kind = world === 'service' ? 'reactor' : 'command';
+  const kind = o.reactor ? 'reactor' : 'command';
   return {
-    name: `${dir}/${file} (component)`, output, sources: [source, WIT, HEADER],
+    name: `${dir}/${file} (component)`, output, sources: [source, WIT, HEADER, ...(o.extraSources ?? [])],
     build: async () => {
       execFileSync('clang', ['--target=wasm32-wasi', `-mexec-model=${kind}`, '-O2', '-Wall', '-Wl,--strip-all',
         `-I${path.dirname(HEADER)}`, '-o', core, source], { stdio: 'inherit' });
       const { componentEmbed, componentNew } = await import('@bytecodealliance/jco-transpile/wasm-tools');
-      const embedded = await componentEmbed({ binary: fs.readFileSync(core), witSource: fs.readFileSync(WIT, 'utf8'), world });
+      const embedded = await componentEmbed({ binary: fs.readFileSync(core), witSource: o.witSource(), world: o.world });
       fs.writeFileSync(output, await componentNew(embedded, [['wasi_snapshot_preview1', fs.readFileSync(adapter(kind))]]));
     },
   };
@@ -64,18 +69,10 @@ world net-probe {
 
 /** The network samples: C against hand-written wasi:sockets/wasi:http bindings, command components. */
 function netTarget(file: string): Target {
-  const source = path.join(samplesDir, 'net-c', file);
-  const output = path.join(samplesDir, 'net-c', 'build', file.replace(/\.c$/, '.wasm'));
-  const core = output.replace(/\.wasm$/, '.core.wasm');
-  return {
-    name: `net-c/${file} (component)`, output, sources: [source, WIT, HEADER, path.join(path.dirname(HEADER), 'wasi_net.h')],
-    build: async () => {
-      execFileSync('clang', ['--target=wasm32-wasi', '-O2', '-Wall', '-Wl,--strip-all', `-I${path.dirname(HEADER)}`, '-o', core, source], { stdio: 'inherit' });
-      const { componentEmbed, componentNew } = await import('@bytecodealliance/jco-transpile/wasm-tools');
-      const embedded = await componentEmbed({ binary: fs.readFileSync(core), witSource: witWithDependencies(NET_PROBE_WORLD), world: 'bulkhead:samples/net-probe' });
-      fs.writeFileSync(output, await componentNew(embedded, [['wasi_snapshot_preview1', fs.readFileSync(adapter('command'))]]));
-    },
-  };
+  return cComponentTarget('net-c', file, {
+    world: 'bulkhead:samples/net-probe', witSource: () => witWithDependencies(NET_PROBE_WORLD), reactor: false,
+    extraSources: [path.join(path.dirname(HEADER), 'wasi_net.h')],
+  });
 }
 
 /** Interop: a core module turned into a component by jco's own CLI (a standard toolchain, not our code). */

@@ -5,6 +5,7 @@
 #ifndef BULKHEAD_HOST_H
 #define BULKHEAD_HOST_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,17 @@ enum bh_level { BH_TRACE, BH_DEBUG, BH_INFO, BH_WARN, BH_ERROR };
 BH_IMPORT("log", "write") extern void bh_log_write_raw(int32_t, const char *, size_t, const bh_pair_t *, size_t);
 static inline void bh_log(enum bh_level level, const char *message, const bh_pair_t *fields, size_t nfields) {
   bh_log_write_raw(level, message, strlen(message), fields, nfields);
+}
+
+// printf-style: one info record of at most 255 bytes.
+__attribute__((format(printf, 1, 2)))
+static inline void bh_logf(const char *fmt, ...) {
+  char line[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  bh_log(BH_INFO, line, NULL, 0);
 }
 
 // ---- shared error shape: result<_, variant { case(string), ... }> ----

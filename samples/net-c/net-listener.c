@@ -2,25 +2,16 @@
 // answers the line it receives with "hello <line>", and exits. Binding is allowed only on ports
 // the grant's net.listen names (ports from the vendor's range in the operator's policy); tests run
 // it on a granted port and on one outside the range. Bindings: include/wasi_net.h.
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bulkhead_host.h"
 #include "wasi_net.h"
 
-static void say(const char *fmt, ...) {
-  char line[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  bh_log(BH_INFO, line, NULL, 0);
-}
 
 int main(void) {
   bh_option_string_t v = bh_config_get("port");
-  if (!v.is_some) { say("listener: no port configured"); return 2; }
+  if (!v.is_some) { bh_logf("listener: no port configured"); return 2; }
   char text[16] = {0};
   memcpy(text, v.value.ptr, v.value.len < 15 ? v.value.len : 15);
   free((void *)v.value.ptr);
@@ -29,25 +20,25 @@ int main(void) {
   _Alignas(8) uint8_t ret[64];
   int32_t network = instance_network();
   create_tcp_socket(0 /* ipv4 */, ret);
-  if (ret[0]) { say("listener: socket refused (%s)", SOCKET_ERRORS[ret[4]]); return 1; }
+  if (ret[0]) { bh_logf("listener: socket refused (%s)", SOCKET_ERRORS[ret[4]]); return 1; }
   int32_t sock = *(int32_t *)(ret + 4);
   tcp_start_bind(sock, network, 0, port, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
-  if (ret[0]) { say("listener: bind 127.0.0.1:%d refused (%s)", port, SOCKET_ERRORS[ret[1]]); return 0; }
+  if (ret[0]) { bh_logf("listener: bind 127.0.0.1:%d refused (%s)", port, SOCKET_ERRORS[ret[1]]); return 0; }
   tcp_finish_bind(sock, ret);
-  if (ret[0]) { say("listener: bind 127.0.0.1:%d failed (%s)", port, SOCKET_ERRORS[ret[1]]); return 1; }
+  if (ret[0]) { bh_logf("listener: bind 127.0.0.1:%d failed (%s)", port, SOCKET_ERRORS[ret[1]]); return 1; }
   tcp_start_listen(sock, ret);
   if (!ret[0]) tcp_finish_listen(sock, ret);
-  if (ret[0]) { say("listener: listen on %d failed (%s)", port, SOCKET_ERRORS[ret[1]]); return 1; }
-  say("listener: listening on 127.0.0.1:%d", port);
+  if (ret[0]) { bh_logf("listener: listen on %d failed (%s)", port, SOCKET_ERRORS[ret[1]]); return 1; }
+  bh_logf("listener: listening on 127.0.0.1:%d", port);
 
   int32_t ready = tcp_subscribe(sock);
   pollable_block(ready);
   pollable_drop(ready);
   tcp_accept(sock, ret);
-  if (ret[0]) { say("listener: accept failed (%s)", SOCKET_ERRORS[ret[4]]); return 1; }
+  if (ret[0]) { bh_logf("listener: accept failed (%s)", SOCKET_ERRORS[ret[4]]); return 1; }
   int32_t client = *(int32_t *)(ret + 4), in = *(int32_t *)(ret + 8), out = *(int32_t *)(ret + 12);
   in_read(in, 64, ret);
-  if (ret[0]) { say("listener: read failed"); return 1; }
+  if (ret[0]) { bh_logf("listener: read failed"); return 1; }
   uint8_t *data = *(uint8_t **)(ret + 4);
   size_t len = *(size_t *)(ret + 8);
   while (len && (data[len - 1] == '\n' || data[len - 1] == '\r')) len--;
@@ -55,7 +46,7 @@ int main(void) {
   int n = snprintf(reply, sizeof reply, "hello %.*s\n", (int)len, data);
   free(data);
   out_write(out, reply, (size_t)n, ret);
-  say("listener: answered one client");
+  bh_logf("listener: answered one client");
   in_drop(in);
   out_drop(out);
   tcp_drop(client);
