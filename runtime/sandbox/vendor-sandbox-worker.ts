@@ -157,8 +157,8 @@ async function start(spec: InstanceSpec): Promise<void> {
   const passThrough = (fd: number) => ({ ...fdSink(fd), flush() {} });
   const stdout = inherit ? passThrough(1) : stream('info', 'stdout');
   const stderr = inherit ? passThrough(2) : stream('warn', 'stderr');
-  const stdinFd = fdSource(0);
-  const stdin: ByteSource = inherit
+  const stdinFd = inherit ? fdSource(0) : undefined;
+  const stdin: ByteSource = stdinFd
     ? { read: (max) => { const buf = new Uint8Array(max); const n = stdinFd.read(buf); return n === 0 ? null : buf.subarray(0, n); } }
     : { read: () => null };
   const flush = () => (stdout.flush(), stderr.flush(), log.flush(), streamLog.flush());

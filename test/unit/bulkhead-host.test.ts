@@ -8,19 +8,11 @@ import { createKv } from '../../host-apis/bulkhead/kv.js';
 import { KvStore } from '../../host-apis/bulkhead/kv-store.js';
 import { createLog, type LogRecord } from '../../host-apis/bulkhead/log.js';
 import { createMessaging } from '../../host-apis/bulkhead/messaging.js';
-import { GuestError } from '../../host-apis/wasi-p2/errors.js';
+import { guestErrorPayload } from '../support/guest-errors.js';
 import { tempDir } from '../support/paths.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
-function payloadOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, GuestError);
-    return (err as GuestError).payload;
-  }
-  throw new Error('expected a guest error');
-}
+const payloadOf = guestErrorPayload;
 
 // A real SQLite file, as on a device.
 const store = () => new KvStore(new Database(`${tempDir()}/state.db`));

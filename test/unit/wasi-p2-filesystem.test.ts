@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GuestError } from '../../host-apis/wasi-p2/errors.js';
 import { createFilesystem } from '../../host-apis/wasi-p2/filesystem.js';
 import { createIo } from '../../host-apis/wasi-p2/io.js';
+import { guestErrorPayload } from '../support/guest-errors.js';
 import { tempDir } from '../support/paths.js';
 
 const io = createIo({ beforeBlock() {}, afterBlock() {} });
@@ -27,15 +27,7 @@ function setup(readOnly = false) {
   return { root, granted, fsys, dir, name, denials };
 }
 
-function code(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, GuestError);
-    return (err as GuestError).payload;
-  }
-  return 'no error';
-}
+const code = guestErrorPayload;
 
 const READ = { read: true };
 const WRITE = { write: true };
