@@ -2,7 +2,8 @@
 // policy allows that vendor. Anything requested but not allowed is denied, and each denial names
 // the request and the policy entry that would allow it, so operators and vendors can act on it.
 import path from 'node:path';
-import { parseNetRule, type NetRule } from './net-rules.js';
+import { DEFAULT_PROTECTED, parseNetRule, type NetRule } from './net-rules.js';
+import { isLoopbackName, ProtectedAddresses } from '../net/protected-addresses.js';
 
 function hostIntersection(a: string, b: string): string | undefined {
   const covers = (w: string, h: string) => w === '*' || w === h || (w.startsWith('*.') && h.endsWith(w.slice(1)) && h.length > w.length - 1);
@@ -13,13 +14,26 @@ function hostIntersection(a: string, b: string): string | undefined {
 
 /**
  * What two net rules both allow, as one rule (their patterns nest or are disjoint): a request for
- * "127.0.0.1:*" under an operator rule "127.0.0.1:8080" is granted "127.0.0.1:8080".
+ * "127.0.0.1:*" under an operator rule "127.0.0.1:8080" is granted "127.0.0.1:8080". The result
+ * remembers the operator's host: only that decides whether a protected address is named.
  */
 function netRuleIntersection(operator: NetRule, wanted: NetRule): NetRule | undefined {
   const host = hostIntersection(operator.host, wanted.host);
   const port = operator.port === '*' ? wanted.port : wanted.port === '*' || wanted.port === operator.port ? operator.port : undefined;
   if (host === undefined || port === undefined) return undefined;
-  return { host, port, text: `${host}:${port}` };
+  return { host, port, text: `${host}:${port}`, operatorHost: operator.host };
+}
+
+/**
+ * Why a granted rule's host may not be granted although the patterns intersect: it is a protected
+ * address (or `localhost`) that the operator's side did not name, only matched with a wildcard.
+ * Granting it would let the manifest, not the operator, decide to reach the device itself.
+ */
+function protectedUnnamed(rule: NetRule, protect: ProtectedAddresses): string | undefined {
+  if (rule.operatorHost === rule.host) return undefined;
+  if (isLoopbackName(rule.host)) return `${rule.host} is this device (loopback)`;
+  const c = protect.classify(rule.host);
+  return c?.kind ? `${c.address.text} is a protected address (${ProtectedAddresses.describe(c)})` : undefined;
 }
 
 export interface CapabilityRequest {
@@ -89,7 +103,8 @@ function patternCovered(requested: string, allowed: readonly string[]): boolean 
 
 const UNITS: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
 
-export function effectiveGrant(vendor: string, app: string, request: CapabilityRequest, policy: OperatorGrantPolicy): { grant: EffectiveGrant; denials: Denial[] } {
+export function effectiveGrant(vendor: string, app: string, request: CapabilityRequest, policy: OperatorGrantPolicy,
+  protect: ProtectedAddresses = DEFAULT_PROTECTED): { grant: EffectiveGrant; denials: Denial[] } {
   const denials: Denial[] = [];
   const grant: EffectiveGrant = { fs: [], netConnect: [], netListen: [], kv: undefined, publish: [], subscribe: [], env: {} };
   const root = path.resolve(policy.dataRoot);
@@ -111,9 +126,17 @@ export function effectiveGrant(vendor: string, app: string, request: CapabilityR
   const operatorRules = policy.netConnect.map(parseNetRule);
   for (const text of request.net?.connect ?? []) {
     const wanted = parseNetRule(text);
-    const granted = operatorRules.map((r) => netRuleIntersection(r, wanted)).filter((r): r is NetRule => r !== undefined);
-    if (granted.length > 0) grant.netConnect.push(...granted.filter((g) => !grant.netConnect.some((x) => x.text === g.text)));
-    else denials.push({ capability: 'net.connect', requested: text, reason: `not in the operator's net.connect list for ${vendor}` });
+    const intersections = operatorRules.map((r) => netRuleIntersection(r, wanted)).filter((r): r is NetRule => r !== undefined);
+    const refusals = intersections.map((r) => protectedUnnamed(r, protect));
+    const granted = intersections.filter((_, i) => refusals[i] === undefined);
+    for (const g of granted) if (!grant.netConnect.some((x) => x.text === g.text && x.operatorHost === g.operatorHost)) grant.netConnect.push(g);
+    if (granted.length > 0) continue;
+    const why = refusals.find((r) => r !== undefined);
+    denials.push({
+      capability: 'net.connect', requested: text,
+      reason: why ? `${why}; the operator's net.connect list for ${vendor} matches it only by wildcard, and only a rule naming it grants it`
+        : `not in the operator's net.connect list for ${vendor}`,
+    });
   }
   for (const port of request.net?.listen ?? []) {
     if (port >= policy.netListen.from && port <= policy.netListen.to) grant.netListen.push(port);

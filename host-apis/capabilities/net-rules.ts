@@ -1,31 +1,49 @@
-// `net.connect` rules ("host:port" patterns) and the check every socket call site runs: first on
-// the name the guest gave, then again on every address it resolves to, so a permitted name that
-// resolves to a forbidden address (DNS rebinding, a hostname for 127.0.0.1) is still refused.
-// Wildcards are for rules only ("*.example.com:443", "10.0.0.5:*"); requests are exact.
-import net from 'node:net';
+// `net.connect` rules ("host:port" patterns) and the check every socket call site runs on the
+// canonical address the socket is then connected to (and the name, if the guest gave one, that
+// this host resolved to it). Wildcards are for rules only ("*.example.com:443", "*:502").
+//
+// Protected addresses (protected-addresses.ts: loopback, link-local, metadata, the device's own
+// addresses, and every embedding and numeric form of them) are reachable only through a rule whose
+// operator side names them: the literal address, or `localhost` for loopback. A rule that came out
+// of intersecting the operator's "*:502" with a manifest's "127.0.0.1:*" reads "127.0.0.1:502",
+// but its operator side is "*", which names nothing; it never reaches 127.0.0.1.
+import { canonicalHost, parseIpAddress } from '../net/ip-address.js';
+import { isLoopbackName, ProtectedAddresses, type AddressClass } from '../net/protected-addresses.js';
 
 export class NetRuleError extends Error {}
 
-export interface NetRule { host: string; port: number | '*'; text: string }
+export interface NetRule {
+  host: string;
+  port: number | '*';
+  text: string;
+  /**
+   * The host of the operator's rule this one came from (a grant is an intersection; see
+   * grant.ts). Absent: the rule is the operator's own as written.
+   */
+  operatorHost?: string;
+}
 
 export function parseNetRule(text: string): NetRule {
   const m = /^(\[[^\]]+\]|[^\s:]+):(\d{1,5}|\*)$/.exec(text.trim());
   if (!m) throw new NetRuleError(`"${text}": expected HOST:PORT (e.g. api.example.com:443, 10.0.0.5:502, *.example.com:*)`);
-  const host = normalizeHost(m[1]!.replace(/^\[|\]$/g, ''));
+  const host = normalizeHost(m[1]!);
   if (host.includes('/')) throw new NetRuleError(`"${text}": address ranges are not supported, list addresses one by one`);
   if (host.includes('*') && !/^\*(\.[a-z0-9-]+)+$/.test(host) && host !== '*') {
     throw new NetRuleError(`"${text}": a wildcard may only stand for leading labels (*.example.com)`);
   }
+  if (m[1]!.startsWith('[') && !parseIpAddress(host)) throw new NetRuleError(`"${text}": ${m[1]} is not an IPv6 address`);
   const port = m[2] === '*' ? '*' : Number(m[2]);
   if (port !== '*' && (port < 1 || port > 65535)) throw new NetRuleError(`"${text}": port ${port} out of range`);
   return { host, port, text };
 }
 
-/** Lower-cases names; unmaps IPv4-mapped IPv6 (::ffff:10.0.0.1 -> 10.0.0.1) so one rule covers both. */
+/**
+ * Canonical host: an address in any form (shorthand IPv4, bracketed or mapped IPv6) becomes its
+ * one canonical text (2130706433 -> 127.0.0.1, ::ffff:10.0.0.1 -> 10.0.0.1); names are
+ * lower-cased without a trailing dot.
+ */
 export function normalizeHost(host: string): string {
-  const h = host.toLowerCase().replace(/\.$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-  return mapped ? mapped[1]! : h;
+  return canonicalHost(host);
 }
 
 function hostMatches(rule: string, host: string): boolean {
@@ -34,41 +52,64 @@ function hostMatches(rule: string, host: string): boolean {
   return rule === host;
 }
 
-export function ruleAllows(rules: readonly NetRule[], host: string, port: number): NetRule | undefined {
+/** The first rule matching host and port; port '*' asks whether any port of the host is allowed. */
+export function ruleAllows(rules: readonly NetRule[], host: string, port: number | '*'): NetRule | undefined {
   const h = normalizeHost(host);
-  return rules.find((r) => hostMatches(r.host, h) && (r.port === '*' || r.port === port));
+  return rules.find((r) => hostMatches(r.host, h) && (r.port === '*' || port === '*' || r.port === port));
 }
+
+/** Whether the operator's side of `rule` names the protected address `c`, reached via `name`. */
+function operatorNames(rule: NetRule, c: AddressClass, name: string | undefined): boolean {
+  const operatorHost = rule.operatorHost ?? rule.host;
+  if (operatorHost === c.address.text && rule.host === c.address.text) return true;
+  // "localhost" always means loopback; the operator writing it names loopback, nothing else.
+  return name !== undefined && c.kind === 'loopback' && !c.embedded && operatorHost === name && rule.host === name && isLoopbackName(name);
+}
+
+export const DEFAULT_PROTECTED = new ProtectedAddresses();
+
+/** The operator's own protected ranges on top of the defaults. */
+export function protectedAddresses(extraCidrs: readonly string[] = []): ProtectedAddresses {
+  try {
+    return new ProtectedAddresses(extraCidrs);
+  } catch (err) {
+    throw new NetRuleError((err as Error).message);
+  }
+}
+
+export function isProtectedAddress(address: string, protect: ProtectedAddresses = DEFAULT_PROTECTED): boolean {
+  return protect.classify(address)?.kind !== undefined;
+}
+
+export interface AddressDecision { allowed: boolean; reason: string; address: string }
 
 /**
- * Addresses no name rule can reach: only a rule naming the address itself can. By default
- * loopback, link-local (cloud metadata lives there), unspecified and multicast; operators add
- * their own (the plant LAN, another vendor's PLC) as CIDR ranges.
+ * Decides whether the address `address` (any form; it is canonicalised) may be connected to on
+ * `port` ('*': on some port), reached directly or through one of `viaNames` (names this host
+ * resolved to it for the guest). The caller then connects to `decision.address` and nothing else.
  */
-export function protectedAddresses(extraCidrs: readonly string[] = []): net.BlockList {
-  const list = new net.BlockList();
-  list.addSubnet('127.0.0.0', 8, 'ipv4');
-  list.addSubnet('0.0.0.0', 8, 'ipv4');
-  list.addSubnet('169.254.0.0', 16, 'ipv4');
-  list.addSubnet('224.0.0.0', 3, 'ipv4');
-  list.addAddress('::1', 'ipv6');
-  list.addAddress('::', 'ipv6');
-  list.addSubnet('fe80::', 10, 'ipv6');
-  list.addSubnet('ff00::', 8, 'ipv6');
-  for (const cidr of extraCidrs) {
-    const [address, bits] = cidr.split('/');
-    const family = net.isIPv6(address!) ? 'ipv6' : 'ipv4';
-    if (!net.isIP(address!) || bits === undefined || !/^\d+$/.test(bits)) throw new NetRuleError(`"${cidr}": expected ADDRESS/PREFIX`);
-    list.addSubnet(address!, Number(bits), family);
-  }
-  return list;
-}
-
-const DEFAULT_PROTECTED = protectedAddresses();
-
-export function isProtectedAddress(address: string, protectedList: net.BlockList = DEFAULT_PROTECTED): boolean {
-  const a = normalizeHost(address);
-  const family = net.isIPv6(a) ? 'ipv6' : net.isIPv4(a) ? 'ipv4' : undefined;
-  return family !== undefined && protectedList.check(a, family);
+export function decideAddress(rules: readonly NetRule[], address: string, port: number | '*', viaNames: Iterable<string> = [],
+  protect: ProtectedAddresses = DEFAULT_PROTECTED): AddressDecision {
+  const c = protect.classify(address);
+  if (!c) return { allowed: false, reason: `${address} is not an IP address`, address };
+  const a = c.address.text;
+  const where = port === '*' ? a : `${a}:${port}`;
+  const routes: { rule: NetRule; name?: string }[] = [];
+  const direct = rules.filter((r) => ruleAllows([r], a, port));
+  routes.push(...direct.map((rule) => ({ rule })));
+  for (const name of viaNames) routes.push(...rules.filter((r) => ruleAllows([r], name, port)).map((rule) => ({ rule, name })));
+  if (routes.length === 0) return { allowed: false, reason: `${where} matches no net.connect rule`, address: a };
+  if (!c.kind) return { allowed: true, reason: `allowed by "${routes[0]!.rule.text}"`, address: a };
+  const named = routes.find((r) => operatorNames(r.rule, c, r.name));
+  if (named) return { allowed: true, reason: `allowed by "${named.rule.text}", which the operator wrote for this protected address`, address: a };
+  const via = routes.find((r) => r.name !== undefined)?.name;
+  const what = `a protected address (${ProtectedAddresses.describe(c)})`;
+  return {
+    allowed: false,
+    reason: `${via ? `${via} resolves to ${a}, ` : `${a} is `}${what} that no operator rule names; `
+      + `only a policy netConnect entry naming it (e.g. "${a.includes(':') ? `[${a}]` : a}:${port === '*' ? 'PORT' : port}") grants it`,
+    address: a,
+  };
 }
 
 export type Resolver = (host: string) => Promise<string[]>;
@@ -76,23 +117,26 @@ export type Resolver = (host: string) => Promise<string[]>;
 export interface ConnectDecision { allowed: boolean; reason: string; addresses: string[] }
 
 /**
- * Decides a connect(host, port) against the rules. A literal address must be allowed as such. A
- * name must be allowed, and then every address it resolves to must be either allowed by a rule of
- * its own or outside the protected ranges.
+ * Decides a connect(host, port) as HTTP does it: a literal address (any form) is decided as such;
+ * a name must match a rule, is resolved once, and every address it resolves to must be allowed
+ * (decideAddress, via that name). `addresses` are the canonical addresses to connect to: pin the
+ * connection to them, never resolve again.
  */
 export async function checkConnect(rules: readonly NetRule[], host: string, port: number, resolve: Resolver,
-  protectedList: net.BlockList = DEFAULT_PROTECTED): Promise<ConnectDecision> {
+  protect: ProtectedAddresses = DEFAULT_PROTECTED): Promise<ConnectDecision> {
   const h = normalizeHost(host);
+  if (parseIpAddress(h)) {
+    const d = decideAddress(rules, h, port, [], protect);
+    return { allowed: d.allowed, reason: d.reason, addresses: [d.address] };
+  }
   const named = ruleAllows(rules, h, port);
   if (!named) return { allowed: false, reason: `${h}:${port} matches no net.connect rule`, addresses: [] };
-  // A literal address is checked like a resolved one: a wildcard rule never reaches a protected address.
-  const addresses = net.isIP(h) ? [h] : (await resolve(h)).map(normalizeHost);
-  if (addresses.length === 0) return { allowed: false, reason: `${h} does not resolve`, addresses };
-  for (const a of addresses) {
-    const explicit = rules.find((r) => r.host === a && (r.port === '*' || r.port === port));
-    if (!explicit && isProtectedAddress(a, protectedList)) {
-      return { allowed: false, reason: a === h ? `${a} is a protected address no rule names` : `${h} resolves to ${a}, a protected address no rule grants`, addresses };
-    }
+  const addresses: string[] = [];
+  for (const resolved of await resolve(h)) {
+    const d = decideAddress(rules, resolved, port, [h], protect);
+    addresses.push(d.address);
+    if (!d.allowed) return { allowed: false, reason: d.reason, addresses };
   }
+  if (addresses.length === 0) return { allowed: false, reason: `${h} does not resolve`, addresses };
   return { allowed: true, reason: `allowed by "${named.text}"`, addresses };
 }

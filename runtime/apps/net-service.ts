@@ -1,11 +1,16 @@
 // The supervisor's side of the network host APIs: it owns every real socket of every instance and
-// decides each connect and HTTP request against that instance's net.connect rules, by name and
-// again by every address the name resolves to (net-rules.ts). Connections are pinned to the
-// addresses that were checked, so a DNS answer that changes in between cannot redirect them.
+// decides each name lookup, connect and HTTP request against that instance's net.connect rules
+// (net-rules.ts). Every decision is on the canonical address (any numeric or embedded form is
+// parsed first, host-apis/net/ip-address.ts) and the socket is connected to exactly that address:
+// names are resolved once, by this host, and a connect through a name is decided by the names
+// this host resolved to that address for the instance, never by resolving again. HTTP connections
+// are pinned to the addresses checked. Every refusal is an audit event.
 import dns from 'node:dns';
 import net from 'node:net';
 import { Agent, request } from 'undici';
-import { checkConnect, normalizeHost, ruleAllows, type NetRule } from '../../host-apis/capabilities/net-rules.js';
+import { checkConnect, decideAddress, DEFAULT_PROTECTED, normalizeHost, ruleAllows, type NetRule } from '../../host-apis/capabilities/net-rules.js';
+import { parseIpAddress } from '../../host-apis/net/ip-address.js';
+import type { ProtectedAddresses } from '../../host-apis/net/protected-addresses.js';
 import type { DenialReport } from '../../host-apis/bulkhead/audit.js';
 import { refusedNetCall, type HttpRequestSpec, type SocketErrorCode } from '../../host-apis/net/net-broker.js';
 import { MAX_BODY } from '../../host-apis/wasi-p2/http.js';
@@ -46,7 +51,8 @@ export class NetService {
   readonly #instances = new Map<string, InstanceNet>();
   #nextSocket = 1;
 
-  constructor(private readonly audit: (instanceId: string, denial: DenialReport) => void, private readonly resolve = resolveAll) {}
+  constructor(private readonly audit: (instanceId: string, denial: DenialReport) => void, private readonly resolve = resolveAll,
+    private readonly protect: ProtectedAddresses = DEFAULT_PROTECTED) {}
 
   register(instanceId: string, rules: NetRule[], listenPorts: number[] = []): void {
     this.#instances.set(instanceId, { rules, listenPorts, resolvedFrom: new Map(), sockets: new Map(), servers: new Map() });
@@ -97,42 +103,53 @@ export class NetService {
   }
 
   async #resolve(id: string, inst: InstanceNet, name: string) {
-    const host = normalizeHost(name);
-    if (net.isIP(host)) return { ok: [host] };
+    const literal = parseIpAddress(name);
+    const host = literal?.text ?? normalizeHost(name);
+    if (!literal && !/^(?=.{1,253}$)[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(host)) {
+      this.#deny(id, `resolve ${JSON.stringify(name.slice(0, 80))}`, 'not a host name', 'net.resolve');
+      return { error: 'invalid-argument' };
+    }
     // Only names some rule mentions are looked up: resolving is itself a way to send data out.
-    if (!inst.rules.some((r) => ruleAllows([r], host, r.port === '*' ? 1 : r.port))) {
+    if (!ruleAllows(inst.rules, host, '*')) {
       this.#deny(id, `resolve ${host}`, 'no net.connect rule names this host', 'net.resolve');
       return { error: 'access-denied' };
     }
+    let resolved: string[];
     try {
-      const addresses = (await this.resolve(host)).map(normalizeHost);
-      for (const addr of addresses) {
-        if (!inst.resolvedFrom.has(addr)) inst.resolvedFrom.set(addr, new Set());
-        inst.resolvedFrom.get(addr)!.add(host);
-      }
-      return { ok: addresses };
+      // An address in any form is its own answer; it never goes to the resolver.
+      resolved = literal ? [literal.text] : await this.resolve(host);
     } catch {
       return { error: 'name-unresolvable' };
     }
+    // The answer holds only addresses this instance could connect to on some port through this
+    // name; a protected one its grant cannot reach is left out (and audited).
+    const answer: string[] = [];
+    const refused: string[] = [];
+    for (const r of resolved) {
+      const d = decideAddress(inst.rules, r, '*', literal ? [] : [host], this.protect);
+      if (d.allowed) answer.push(d.address);
+      else refused.push(d.reason);
+    }
+    if (refused.length) this.#deny(id, `resolve ${host}`, refused.join('; '), 'net.resolve');
+    if (answer.length === 0 && refused.length) return { error: 'access-denied' };
+    if (!literal) {
+      for (const addr of answer) {
+        if (!inst.resolvedFrom.has(addr)) inst.resolvedFrom.set(addr, new Set());
+        inst.resolvedFrom.get(addr)!.add(host);
+      }
+    }
+    return answer.length ? { ok: answer } : { error: 'name-unresolvable' };
   }
 
   async #connect(id: string, inst: InstanceNet, address: string, port: number) {
-    const addr = normalizeHost(address);
-    // The address itself, or a name this instance resolved to it: whichever the rules allow.
-    let reason = '';
-    let allowed = false;
-    for (const candidate of [addr, ...(inst.resolvedFrom.get(addr) ?? [])]) {
-      const d = await checkConnect(inst.rules, candidate, port, this.resolve);
-      if (d.allowed && d.addresses.includes(addr)) {
-        allowed = true;
-        break;
-      }
-      if (!reason || candidate !== addr) reason = d.reason;
+    // Decided on the canonical address, directly or through a name this host resolved to it for
+    // this instance; the socket then connects to that same canonical address.
+    const d = decideAddress(inst.rules, address, port, inst.resolvedFrom.get(normalizeHost(address)) ?? [], this.protect);
+    if (!d.allowed) {
+      this.#deny(id, `${d.address.includes(':') ? `[${d.address}]` : d.address}:${port}`, d.reason);
+      return { error: 'access-denied', reason: d.reason };
     }
-    if (!allowed) {
-      this.#deny(id, `${addr}:${port}`, reason);
-      return { error: 'access-denied', reason };
-    }
+    const addr = d.address;
     return new Promise((resolve) => {
       const socket = net.connect({ host: addr, port, timeout: CONNECT_TIMEOUT_MS });
       const conn = this.#track(socket);
@@ -252,14 +269,17 @@ export class NetService {
     }
     const host = normalizeHost(url.hostname.replace(/^\[|\]$/g, ''));
     const port = url.port ? Number(url.port) : spec.scheme === 'https' ? 443 : 80;
-    const d = await checkConnect(inst.rules, host, port, this.resolve).catch(() => undefined);
+    const d = await checkConnect(inst.rules, host, port, this.resolve, this.protect).catch(() => undefined);
     if (!d) return { error: { tag: 'DNS-error', val: { rcode: undefined, infoCode: undefined } } };
     if (!d.allowed) {
       this.#deny(id, `${spec.method} ${spec.scheme}://${spec.authority}${spec.pathWithQuery}`, d.reason);
       return { error: { tag: d.addresses.length ? 'destination-IP-prohibited' : 'HTTP-request-denied' } };
     }
-    // Pin the connection to the addresses just checked.
+    // Pin the connection to the addresses just checked: a literal host is connected to as its
+    // canonical form (WHATWG already canonicalised it; this covers IPv4-mapped IPv6 too), a name
+    // through a lookup that answers only the checked addresses.
     const addresses = d.addresses;
+    if (parseIpAddress(host)) url.hostname = net.isIPv6(addresses[0]!) ? `[${addresses[0]}]` : addresses[0]!;
     const agent = new Agent({
       connect: {
         timeout: spec.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
