@@ -1,6 +1,6 @@
 // bulkhead:host/kv for one app: its namespace and quota come from the grant; without a kv grant
-// every call is denied (and audited).
-import type { AuditSink } from './audit.js';
+// every call is denied. Every refusal (no grant, a key out of bounds, the quota) is audited.
+import { auditedText, type AuditSink } from './audit.js';
 import { GuestError } from '../wasi-p2/errors.js';
 import { KvStore, MAX_KEY_BYTES, QuotaExceeded } from './kv-store.js';
 
@@ -10,10 +10,11 @@ export function createKv(store: KvStore, grant: KvGrant | undefined, audit: Audi
   const fail = (tag: string, val: string) => new GuestError({ tag, val });
   function check(op: string, key: string): KvGrant {
     if (!grant) {
-      audit({ capability: 'kv', attempted: `${op} ${JSON.stringify(key)}`, reason: 'the app has no kv grant' });
+      audit({ capability: 'kv', attempted: `${op} ${auditedText(key)}`, reason: 'the app has no kv grant' });
       throw fail('denied', 'this app has no kv grant');
     }
     if (op !== 'list-keys' && (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES)) {
+      audit({ capability: 'kv', attempted: `${op} ${auditedText(key)}`, reason: `a key must be 1 to ${MAX_KEY_BYTES} bytes, this one is ${Buffer.byteLength(key)}` });
       throw fail('invalid', `keys must be 1 to ${MAX_KEY_BYTES} bytes`);
     }
     return grant;
@@ -38,7 +39,7 @@ export function createKv(store: KvStore, grant: KvGrant | undefined, audit: Audi
           store.set(g.namespace, key, value, g.quotaBytes);
         } catch (err) {
           if (!(err instanceof QuotaExceeded)) throw err;
-          audit({ capability: 'kv.quota', attempted: `set ${JSON.stringify(key)} (${value.length} bytes)`, reason: err.message });
+          audit({ capability: 'kv.quota', attempted: `set ${auditedText(key)} (${value.length} bytes)`, reason: err.message });
           throw fail('quota-exceeded', err.message);
         }
       });

@@ -1,8 +1,9 @@
 // bulkhead:host/messaging for one app: every topic is checked against the grant's patterns here,
-// inside the sandbox, before anything reaches the device's message bus.
+// inside the sandbox, before anything reaches the device's message bus. Every refusal (an invalid
+// topic or payload, a topic outside the grant) is audited.
 import { subsumes, topicMatches } from '../capabilities/grant.js';
 import { GuestError } from '../wasi-p2/errors.js';
-import type { AuditSink } from './audit.js';
+import { auditedText, type AuditSink } from './audit.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
@@ -25,8 +26,14 @@ export function createMessaging(grant: { publish: readonly string[]; subscribe: 
   const fail = (tag: string, val: string) => new GuestError({ tag, val });
   return {
     publish(topic: string, payload: Uint8Array): void {
-      if (!validTopic(topic, false)) throw fail('invalid', `"${topic}" is not a publishable topic (no wildcards, 1-256 characters)`);
-      if (payload.length > MAX_PAYLOAD_BYTES) throw fail('invalid', `payload of ${payload.length} bytes is over ${MAX_PAYLOAD_BYTES}`);
+      if (!validTopic(topic, false)) {
+        audit({ capability: 'messaging.publish', attempted: auditedText(topic), reason: 'not a publishable topic (no wildcards, 1-256 characters, no NUL)' });
+        throw fail('invalid', `${auditedText(topic)} is not a publishable topic (no wildcards, 1-256 characters)`);
+      }
+      if (payload.length > MAX_PAYLOAD_BYTES) {
+        audit({ capability: 'messaging.publish', attempted: `${topic} (${payload.length} bytes)`, reason: `payload over ${MAX_PAYLOAD_BYTES} bytes` });
+        throw fail('invalid', `payload of ${payload.length} bytes is over ${MAX_PAYLOAD_BYTES}`);
+      }
       if (!grant.publish.some((p) => topicMatches(p, topic))) {
         audit({ capability: 'messaging.publish', attempted: topic, reason: `not within the granted publish topics (${grant.publish.join(', ') || 'none'})` });
         throw fail('denied', `publishing to ${topic} is not granted`);
@@ -34,7 +41,10 @@ export function createMessaging(grant: { publish: readonly string[]; subscribe: 
       bus.publish(topic, payload);
     },
     subscribe(pattern: string): void {
-      if (!validTopic(pattern, true)) throw fail('invalid', `"${pattern}" is not a topic pattern`);
+      if (!validTopic(pattern, true)) {
+        audit({ capability: 'messaging.subscribe', attempted: auditedText(pattern), reason: 'not a topic pattern (1-256 characters, "+" a whole level, "#" only last, no NUL)' });
+        throw fail('invalid', `${auditedText(pattern)} is not a topic pattern`);
+      }
       if (!grant.subscribe.some((p) => subsumes(p, pattern))) {
         audit({ capability: 'messaging.subscribe', attempted: pattern, reason: `not within the granted subscribe topics (${grant.subscribe.join(', ') || 'none'})` });
         throw fail('denied', `subscribing to ${pattern} is not granted`);
