@@ -81,7 +81,14 @@ export function isProtectedAddress(address: string, protect: ProtectedAddresses 
   return protect.classify(address)?.kind !== undefined;
 }
 
-export interface AddressDecision { allowed: boolean; reason: string; address: string }
+export interface AddressDecision {
+  allowed: boolean;
+  reason: string;
+  /** The canonical address: the one to connect to. */
+  address: string;
+  /** Whether some rule matched (false: no rule at all; true but not allowed: a protected address). */
+  matched: boolean;
+}
 
 /**
  * Decides whether the address `address` (any form; it is canonicalised) may be connected to on
@@ -91,17 +98,17 @@ export interface AddressDecision { allowed: boolean; reason: string; address: st
 export function decideAddress(rules: readonly NetRule[], address: string, port: number | '*', viaNames: Iterable<string> = [],
   protect: ProtectedAddresses = DEFAULT_PROTECTED): AddressDecision {
   const c = protect.classify(address);
-  if (!c) return { allowed: false, reason: `${address} is not an IP address`, address };
+  if (!c) return { allowed: false, reason: `${address} is not an IP address`, address, matched: false };
   const a = c.address.text;
   const where = port === '*' ? a : `${a}:${port}`;
   const routes: { rule: NetRule; name?: string }[] = [];
   const direct = rules.filter((r) => ruleAllows([r], a, port));
   routes.push(...direct.map((rule) => ({ rule })));
   for (const name of viaNames) routes.push(...rules.filter((r) => ruleAllows([r], name, port)).map((rule) => ({ rule, name })));
-  if (routes.length === 0) return { allowed: false, reason: `${where} matches no net.connect rule`, address: a };
-  if (!c.kind) return { allowed: true, reason: `allowed by "${routes[0]!.rule.text}"`, address: a };
+  if (routes.length === 0) return { allowed: false, reason: `${where} matches no net.connect rule`, address: a, matched: false };
+  if (!c.kind) return { allowed: true, reason: `allowed by "${routes[0]!.rule.text}"`, address: a, matched: true };
   const named = routes.find((r) => operatorNames(r.rule, c, r.name));
-  if (named) return { allowed: true, reason: `allowed by "${named.rule.text}", which the operator wrote for this protected address`, address: a };
+  if (named) return { allowed: true, reason: `allowed by "${named.rule.text}", which the operator wrote for this protected address`, address: a, matched: true };
   const via = routes.find((r) => r.name !== undefined)?.name;
   const what = `a protected address (${ProtectedAddresses.describe(c)})`;
   return {
@@ -109,11 +116,13 @@ export function decideAddress(rules: readonly NetRule[], address: string, port: 
     reason: `${via ? `${via} resolves to ${a}, ` : `${a} is `}${what} that no operator rule names; `
       + `only a policy netConnect entry naming it (e.g. "${a.includes(':') ? `[${a}]` : a}:${port === '*' ? 'PORT' : port}") grants it`,
     address: a,
+    matched: true,
   };
 }
 
 export type Resolver = (host: string) => Promise<string[]>;
 
+/** `addresses`: empty when no rule matched the host; else the canonical addresses checked. */
 export interface ConnectDecision { allowed: boolean; reason: string; addresses: string[] }
 
 /**
@@ -127,7 +136,7 @@ export async function checkConnect(rules: readonly NetRule[], host: string, port
   const h = normalizeHost(host);
   if (parseIpAddress(h)) {
     const d = decideAddress(rules, h, port, [], protect);
-    return { allowed: d.allowed, reason: d.reason, addresses: [d.address] };
+    return { allowed: d.allowed, reason: d.reason, addresses: d.matched ? [d.address] : [] };
   }
   const named = ruleAllows(rules, h, port);
   if (!named) return { allowed: false, reason: `${h}:${port} matches no net.connect rule`, addresses: [] };
