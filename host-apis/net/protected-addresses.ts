@@ -43,10 +43,23 @@ const KIND_TEXT: Record<ProtectedKind, string> = {
   operator: 'in a range the operator protects',
 };
 
-/** The device's interface addresses now (they change with DHCP, so read at each check). */
+/** The device's interface addresses now. */
 export function deviceAddresses(): string[] {
   return Object.values(os.networkInterfaces()).flatMap((list) => list ?? [])
     .map((i) => parseIpAddress(i.address)?.text).filter((a): a is string => a !== undefined);
+}
+
+// Reading the interfaces costs about 0.3 ms here, more than the rest of a decision; addresses
+// change only with the device's own configuration (DHCP, a new bridge), which no guest controls,
+// so one reading serves the checks of the next second.
+const DEVICE_ADDRESSES_TTL_MS = 1000;
+let cached: { at: number; addresses: Set<string> } | undefined;
+
+/** The device's interface addresses, read at most once a second. */
+export function currentDeviceAddresses(): ReadonlySet<string> {
+  const now = Date.now();
+  if (!cached || now - cached.at >= DEVICE_ADDRESSES_TTL_MS) cached = { at: now, addresses: new Set(deviceAddresses()) };
+  return cached.addresses;
 }
 
 /** The IPv4 address inside an IPv6 one, by the embedding forms that reach IPv4 endpoints. */
@@ -67,9 +80,9 @@ export class ProtectedAddresses {
 
   /**
    * `extraCidrs`: the operator's own protected ranges ("10.9.0.0/16"). `ownAddresses`: the
-   * device's addresses (default: its interfaces, read at every check).
+   * device's addresses (default: its interfaces, re-read every second).
    */
-  constructor(extraCidrs: readonly string[] = [], private readonly ownAddresses: () => readonly string[] = deviceAddresses) {
+  constructor(extraCidrs: readonly string[] = [], private readonly ownAddresses: () => Iterable<string> = currentDeviceAddresses) {
     const byKind = new Map<ProtectedKind, net.BlockList>();
     const add = (kind: ProtectedKind, address: string, bits: number, family: 'ipv4' | 'ipv6') => {
       if (!byKind.has(kind)) byKind.set(kind, new net.BlockList());
@@ -90,7 +103,8 @@ export class ProtectedAddresses {
   #kindOf(a: IpAddress): ProtectedKind | undefined {
     const family = a.family === 4 ? 'ipv4' : 'ipv6';
     for (const [kind, list] of this.#ranges) if (list.check(a.text, family)) return kind;
-    if (this.ownAddresses().includes(a.text)) return 'device';
+    const own = this.ownAddresses();
+    if (own instanceof Set ? own.has(a.text) : [...own].includes(a.text)) return 'device';
     return undefined;
   }
 

@@ -3,6 +3,7 @@
 // net.connect rules, and listening sockets on the ports its net.listen names (see net-broker.ts).
 // UDP is not provided: it answers not-supported, so a guest learns at once instead of hanging.
 import net from 'node:net';
+import { parseIpAddress } from '../net/ip-address.js';
 import type { NetBroker, SocketErrorCode } from '../net/net-broker.js';
 import { GuestError } from './errors.js';
 import type { Io } from './io.js';
@@ -21,14 +22,12 @@ export function addressText(a: IpAddress | IpSocketAddress['val']['address'], fa
   return (parts as number[]).map((p) => p.toString(16)).join(':');
 }
 
+/** The WIT form of an address the supervisor answered (canonical text; host-apis/net/ip-address.ts). */
 export function ipAddressOf(text: string): IpAddress {
-  if (net.isIPv4(text)) return { tag: 'ipv4', val: text.split('.').map(Number) as Ipv4 };
-  // Expand "::" and read the eight groups.
-  const [head, tail] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return { tag: 'ipv6', val: groups.map((g) => parseInt(g || '0', 16)) as Ipv6 };
+  const a = parseIpAddress(text);
+  if (!a) throw fail('invalid-argument');
+  if (a.family === 4) return { tag: 'ipv4', val: Array.from(a.bytes) as Ipv4 };
+  return { tag: 'ipv6', val: Array.from({ length: 8 }, (_, i) => (a.bytes[2 * i]! << 8) | a.bytes[2 * i + 1]!) as Ipv6 };
 }
 
 export function createSockets(io: Io, broker: NetBroker) {
