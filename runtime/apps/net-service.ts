@@ -17,6 +17,9 @@ import { MAX_BODY } from '../../host-apis/wasi-p2/http.js';
 import type { NetCall } from '../sandbox/vendor-sandbox-protocol.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
+/** Lookups remembered per instance (address -> the names it answered), for connects through names. */
+const MAX_RESOLVED_ADDRESSES = 1024;
+const MAX_NAMES_PER_ADDRESS = 16;
 const BUFFER_LIMIT = 1 << 20;
 
 /** Callbacks of guests' calls waiting for something to happen on a socket or listener. */
@@ -134,8 +137,13 @@ export class NetService {
     if (answer.length === 0 && refused.length) return { error: 'access-denied' };
     if (!literal) {
       for (const addr of answer) {
-        if (!inst.resolvedFrom.has(addr)) inst.resolvedFrom.set(addr, new Set());
-        inst.resolvedFrom.get(addr)!.add(host);
+        const names = inst.resolvedFrom.get(addr) ?? new Set<string>();
+        // Newest last; the oldest record goes once the cap is reached (a connect through it then
+        // needs a fresh lookup), so a guest resolving name after name cannot grow host memory.
+        inst.resolvedFrom.delete(addr);
+        inst.resolvedFrom.set(addr, names.add(host));
+        if (names.size > MAX_NAMES_PER_ADDRESS) names.delete(names.values().next().value!);
+        if (inst.resolvedFrom.size > MAX_RESOLVED_ADDRESSES) inst.resolvedFrom.delete(inst.resolvedFrom.keys().next().value!);
       }
     }
     return answer.length ? { ok: answer } : { error: 'name-unresolvable' };
