@@ -8,8 +8,10 @@ import path from 'node:path';
 import { composeDown, composeUp, waitHealthy } from '../dist/runtime/bridge/compose-deployer.js';
 import { loadComposeText } from '../dist/runtime/bridge/compose-file.js';
 import { applyContainerPolicy, defaultVendorPolicy } from '../dist/runtime/bridge/container-policy.js';
-import { healthCheckOf } from '../dist/runtime/bridge/container-spec.js';
+import { containerName, healthCheckOf } from '../dist/runtime/bridge/container-spec.js';
 import { connectEngine } from '../dist/runtime/bridge/engine-connection.js';
+import { deploymentName, vendorNetworkName } from '../dist/runtime/state/vendor-names.js';
+import { vendorId } from '../dist/packages/trust/vendor-id.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, podmanAvailable } from '../samples/containers/busybox-image.js';
 import { writeReport } from './support/report.js';
 import { median, type Sample } from './support/stats.js';
@@ -24,7 +26,8 @@ ensureBusyboxImage();
 const docker = await connectEngine();
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-bridge-bench-'));
 const policy = { ...defaultVendorPolicy(root), ports: { from: 20990, to: 20999 } };
-const identity = { vendor: 'Bench Vendor', app: 'bench', deployment: 'bench-vendor-bench', network: 'bh-bench-vendor' };
+const vendor = vendorId('Bench Vendor');
+const identity = { vendor, project: 'bench', app: 'bench', deployment: deploymentName(vendor, 'bench'), network: vendorNetworkName(vendor) };
 const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
 function prepare(yaml: string) {
@@ -49,9 +52,9 @@ progress('up to healthy');
 for (let i = 0; i < N; i++) {
   const t0 = performance.now();
   await composeUp({ docker, identity, compose: healthy.file, enforced: healthy.services, projectDir: root, sourceDir: root });
-  await waitHealthy(docker.getContainer('bh-bench-vendor-bench-web'), healthCheckOf(healthy.file.services.web!)!, 30_000);
+  await waitHealthy(docker.getContainer(containerName(identity.deployment, 'web')), healthCheckOf(healthy.file.services.web!)!, 30_000);
   upToHealthy.push(performance.now() - t0);
-  await composeDown(docker, identity.deployment, healthy.file);
+  await composeDown(docker, identity, healthy.file);
 }
 rows.push({ label: '`up` to healthy, one service with an HTTP healthcheck (bridge)', unit: 'ms', samples: upToHealthy });
 
@@ -63,7 +66,7 @@ for (let i = 0; i < N; i++) {
   await composeUp({ docker, identity, compose: plain.file, enforced: plain.services, projectDir: root, sourceDir: root });
   bridgeStart.push(performance.now() - t0);
   t0 = performance.now();
-  await composeDown(docker, identity.deployment, plain.file);
+  await composeDown(docker, identity, plain.file);
   bridgeStop.push(performance.now() - t0);
 }
 progress('start/stop with the podman CLI');

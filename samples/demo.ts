@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { vendorId } from '../packages/trust/vendor-id.js';
+import { vendorDirName } from '../runtime/state/vendor-names.js';
 import { SAMPLE_POLICY_FILE, signedSamplePackages } from './vendor-packages.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,8 +41,9 @@ step('start the sensor filter of vendor A (a job: samples, filters, publishes)',
 step('what vendor A produced', ['logs', 'acme-sensor-filter']);
 step('what vendor B made of it (statistics kept in its kv namespace)', ['logs', 'globex-dashboard', '--tail', '4']);
 // Someone with shell access on the device planted a symlink in the hostile vendor's directory.
-fs.mkdirSync(path.join(device, 'vendors', 'rogue-labs', 'probe'), { recursive: true });
-fs.symlinkSync('../../globex-analytics', path.join(device, 'vendors', 'rogue-labs', 'probe', 'planted'));
+const rogueProbeDir = path.join(device, 'vendors', vendorDirName(vendorId('Rogue Labs')), 'probe');
+fs.mkdirSync(rogueProbeDir, { recursive: true });
+fs.symlinkSync(`../../${vendorDirName(vendorId('Globex Analytics'))}`, path.join(rogueProbeDir, 'planted'));
 step('the hostile vendor probes every way out (and finds a planted symlink to vendor B)', ['start', 'rogue-probe', '--wait']);
 step('what it saw: each attempt refused', ['logs', 'rogue-probe'], (l) => !l.includes(' flood'));
 step('the hostile vendor spins forever (CPU share 50% over 1 s)', ['start', 'rogue-spin', '--wait']);

@@ -2,6 +2,7 @@
 // policy allows that vendor. Anything requested but not allowed is denied, and each denial names
 // the request and the policy entry that would allow it, so operators and vendors can act on it.
 import path from 'node:path';
+import type { DirectoryHandle } from './directory-handle.js';
 import { DEFAULT_PROTECTED, parseNetRule, type NetRule } from './net-rules.js';
 import { isLoopbackName, ProtectedAddresses } from '../net/protected-addresses.js';
 
@@ -61,8 +62,15 @@ export function denyAllPolicy(dataRoot: string): OperatorGrantPolicy {
   return { dataRoot, fsWritable: false, netConnect: [], netListen: { from: 0, to: -1 }, kvQuotaBytes: 0, publish: [], subscribe: [], env: [] };
 }
 
+/**
+ * One granted directory. `hostPath` is for people (messages, audit); once the grant is resolved,
+ * `handle` is the directory, opened beneath the vendor's root by the party that checked it, and the
+ * sandbox uses only the handle.
+ */
+export interface GrantedDirectory { guestPath: string; hostPath: string; readOnly: boolean; handle?: DirectoryHandle }
+
 export interface EffectiveGrant {
-  fs: { guestPath: string; hostPath: string; readOnly: boolean }[];
+  fs: GrantedDirectory[];
   netConnect: NetRule[];
   netListen: number[];
   kv: { namespace: string; quotaBytes: number } | undefined;

@@ -1,8 +1,8 @@
 // Our capability-scoped wasi_snapshot_preview1. Deny-all by default: a guest has no preopens,
 // no environment and no arguments unless the host grants them through WasiGrant.
 import { randomFillSync } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
+import { openPreopenDirectory, type DirectoryHandle } from '../capabilities/directory-handle.js';
 import { clockNow, clockResolution, sleepNs } from './clocks.js';
 import {
   ALL_RIGHTS, DIRECTORY_RIGHTS, Errno, EventType, Filetype, Rights, STDIO_RIGHTS, SubclockFlags, WRITE_RIGHTS,
@@ -14,8 +14,10 @@ import { encodeUtf8, GuestMemory } from './guest-memory.js';
 import { discardSink, emptySource, type InputSource, type OutputSink } from './stdio.js';
 
 export interface PreopenGrant {
-  /** Directory on the host; must exist. */
+  /** Directory on the host; must exist. Opened by path only when there is no `handle`. */
   hostPath: string;
+  /** The directory as the grant's checker opened it; when given, the only way it is reached. */
+  handle?: DirectoryHandle;
   /** Name the guest sees (e.g. "/data" or "."). */
   guestPath: string;
   readOnly: boolean;
@@ -64,7 +66,7 @@ export class WasiPreview1 {
     const hostPath = path.resolve(grant.hostPath);
     let hostFd: number;
     try {
-      hostFd = fs.openSync(hostPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      hostFd = openPreopenDirectory(grant);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be opened (${code})`;

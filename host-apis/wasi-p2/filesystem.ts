@@ -2,6 +2,7 @@
 // preview1: every path is resolved by resolveConfined (component walk, /proc/self/fd post-check,
 // O_NOFOLLOW on the last name), so `..`, absolute paths and symlinks cannot leave a preopen.
 import fs from 'node:fs';
+import { openPreopenDirectory, type DirectoryHandle } from '../capabilities/directory-handle.js';
 import { resolveConfined, procPath, type ResolvedPath } from '../wasi-p1/confined-path.js';
 import { WasiError } from '../wasi-p1/errors.js';
 import { Errno } from '../wasi-p1/constants.js';
@@ -11,7 +12,8 @@ import type { Io } from './io.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
-export interface Preopen { guestPath: string; hostPath: string; readOnly: boolean }
+/** A granted directory; with a `handle` (the checker's open fd) it is never opened by path. */
+export interface Preopen { guestPath: string; hostPath: string; readOnly: boolean; handle?: DirectoryHandle }
 
 interface Datetime { seconds: bigint; nanoseconds: number }
 type NewTimestamp = { tag: 'no-change' } | { tag: 'now' } | { tag: 'timestamp'; val: Datetime };
@@ -262,7 +264,13 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
   }
 
   // Preopens are opened once, when the instance is built; a missing directory is a set-up error.
-  const directories = preopens.map((p) => ({ ...p, fd: track(fs.openSync(p.hostPath, O_RDONLY | O_DIRECTORY)) }));
+  let directories: (Preopen & { fd: number })[];
+  try {
+    directories = preopens.map((p) => ({ ...p, fd: track(openPreopenDirectory(p)) }));
+  } catch (err) {
+    for (const fd of open) fs.closeSync(fd); // none of them outlives a failed set-up
+    throw err;
+  }
 
   return {
     types: {

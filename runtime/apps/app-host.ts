@@ -8,11 +8,17 @@ import type { DevicePolicy } from '../state/device-policy.js';
 import type { FromSandbox } from '../sandbox/vendor-sandbox-protocol.js';
 import { VendorSandbox } from '../sandbox/vendor-sandbox.js';
 import { AppRecords, isoTime, type ActualState, type LogRow } from './app-records.js';
-import { planApp, type AppPlan } from './app-plan.js';
+import type { EffectiveGrant } from '../../host-apis/capabilities/grant.js';
+import { planApp, releasePlan, type AppPlan } from './app-plan.js';
+import { closeGrantDirectories, grantDirectoryCount } from './grant-directories.js';
 import { MessageBus } from './message-bus.js';
 import { NetService } from './net-service.js';
 
-interface LiveInstance { instanceId: string; appId: string; component: string; vendor: string; memoryBytes: number; role: string | null; state: string; reason?: string | null }
+interface LiveInstance {
+  instanceId: string; appId: string; component: string; vendor: string; memoryBytes: number; role: string | null; state: string; reason?: string | null;
+  /** The instance's grant: its directory handles are held (and counted) until the instance ends. */
+  grant: EffectiveGrant;
+}
 interface LiveApp { plan: AppPlan; instances: Map<string, LiveInstance>; settled: () => void }
 
 export interface AppHostOptions {
@@ -21,6 +27,11 @@ export interface AppHostOptions {
   policy: () => DevicePolicy;
   /** Called for every log record and state change, e.g. to print them in the foreground. */
   onEvent?: (event: { kind: 'log'; row: Omit<LogRow, 'id'> } | { kind: 'state'; appId: string; state: ActualState; reason: string | null }) => void;
+  /**
+   * Runs after an app is planned (its grants resolved to directory handles) and before its
+   * instances reach the sandbox. For tests that change the files in between, as a racing app would.
+   */
+  afterPlan?: (plan: AppPlan) => Promise<void> | void;
 }
 
 export class AppStartError extends Error {}
@@ -63,6 +74,11 @@ export class AppHost {
 
   get runningApps(): string[] {
     return [...this.#apps.keys()];
+  }
+
+  /** Directory handles the vendor's running instances hold (each grant root is one open fd). */
+  directoryHandles(vendor: string): number {
+    return [...this.#instances.values()].filter((i) => i.vendor === vendor).reduce((n, i) => n + grantDirectoryCount(i.grant), 0);
   }
 
   sandboxOf(vendor: string): VendorSandbox | undefined {
@@ -146,6 +162,8 @@ export class AppHost {
     this.bus.unsubscribeAll(inst.instanceId);
     this.net.unregister(inst.instanceId);
     this.#instances.delete(inst.instanceId);
+    // The sandbox said the instance ended (or its thread is gone): nothing uses the handles any more.
+    closeGrantDirectories(inst.grant);
     this.records.upsertInstance({ ...inst, state, exitCode, reason });
     this.#appChanged(inst.appId);
   }
@@ -192,6 +210,12 @@ export class AppHost {
   async start(pkg: InstalledPackage, parameters: Record<string, string> = {}): Promise<ActualState> {
     if (this.#apps.has(pkg.appId)) return 'running';
     const plan = await planApp(pkg, this.options.policy(), this.options.dataDir, parameters);
+    try {
+      await this.options.afterPlan?.(plan);
+    } catch (err) {
+      releasePlan(plan);
+      throw err;
+    }
     const limits = plan.vendorWasm.limits;
     const ofVendor = [...this.#instances.values()].filter((i) => i.vendor === plan.vendor);
     const memoryInUse = ofVendor.reduce((sum, i) => sum + i.memoryBytes, 0);
@@ -205,6 +229,7 @@ export class AppHost {
     this.records.ensure(pkg.appId);
     this.records.clearInstances(pkg.appId);
     if (refusal) {
+      releasePlan(plan);
       this.records.addAudit({ at: isoTime(), vendor: plan.vendor, appId: pkg.appId, component: '*', capability: 'limits', attempted: 'start', reason: refusal });
       this.records.setActual(pkg.appId, 'failed', refusal);
       this.options.onEvent?.({ kind: 'state', appId: pkg.appId, state: 'failed', reason: refusal });
@@ -218,7 +243,7 @@ export class AppHost {
     this.#apps.set(pkg.appId, live);
     const sandbox = this.#sandbox(plan);
     for (const c of plan.components) {
-      const inst: LiveInstance = { instanceId: `${pkg.appId}/${c.name}#${run}`, appId: pkg.appId, component: c.name, vendor: plan.vendor, memoryBytes: c.memoryCapBytes, role: null, state: 'starting' };
+      const inst: LiveInstance = { instanceId: `${pkg.appId}/${c.name}#${run}`, appId: pkg.appId, component: c.name, vendor: plan.vendor, memoryBytes: c.memoryCapBytes, role: null, state: 'starting', grant: c.grant };
       // What the manifest asked for and did not get is on record before the guest runs.
       for (const d of c.denials) this.#audit(inst, { capability: d.capability, attempted: `requested ${d.requested}`, reason: d.reason });
       live.instances.set(inst.instanceId, inst);

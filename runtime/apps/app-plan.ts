@@ -11,7 +11,9 @@ import {
 import { parseSize } from '../cli/parse-units.js';
 import type { DevicePolicy } from '../state/device-policy.js';
 import { binaryKind } from '../sandbox/wasm-binary.js';
+import { vendorId, type VendorId } from '../../packages/trust/vendor-id.js';
 import { prepareComponent } from './component-cache.js';
+import { closeGrantDirectories, openGrantDirectories } from './grant-directories.js';
 import { wasmPolicyFor, type VendorWasm } from './wasm-policy.js';
 
 export class PlanError extends Error {}
@@ -28,7 +30,7 @@ export interface ComponentPlan {
   memoryCapBytes: number;
 }
 
-export interface AppPlan { appId: string; version: string; vendor: string; components: ComponentPlan[]; vendorWasm: VendorWasm }
+export interface AppPlan { appId: string; version: string; vendor: VendorId; components: ComponentPlan[]; vendorWasm: VendorWasm }
 
 export function wasmProfile(manifest: ApplicationDescription) {
   return manifest.deploymentProfiles.find((p) => p.type === WASM_PROFILE_TYPE);
@@ -45,20 +47,6 @@ function parametersFor(manifest: ApplicationDescription, component: string, over
   return out;
 }
 
-/** Creates each granted directory inside the vendor's root, refusing one that a symlink leads out of. */
-function ensureGrantedDirectories(grant: EffectiveGrant, dataRoot: string): void {
-  fs.mkdirSync(dataRoot, { recursive: true, mode: 0o750 });
-  const root = fs.realpathSync(dataRoot);
-  for (const f of grant.fs) {
-    fs.mkdirSync(f.hostPath, { recursive: true, mode: 0o750 });
-    const real = fs.realpathSync(f.hostPath);
-    if (real !== root && !real.startsWith(`${root}/`)) {
-      throw new PlanError(`fs grant ${f.guestPath}: ${f.hostPath} resolves to ${real}, outside the vendor's data root ${root}`);
-    }
-    f.hostPath = real;
-  }
-}
-
 export async function planApp(pkg: InstalledPackage, device: DevicePolicy, dataDir: string, overrides: Record<string, string> = {}): Promise<AppPlan> {
   const manifest = parseApplicationDescription(fs.readFileSync(path.join(pkg.path, 'margo.yaml'), 'utf8'), `${pkg.appId}/margo.yaml`);
   const profile = wasmProfile(manifest);
@@ -69,29 +57,47 @@ export async function planApp(pkg: InstalledPackage, device: DevicePolicy, dataD
   for (const name of Object.keys(overrides)) {
     if (!known.has(name)) throw new PlanError(`${pkg.appId} has no parameter "${name}" (it has: ${[...known].join(', ') || 'none'})`);
   }
-  const vendor = vendorOf(manifest);
+  const vendor = vendorId(vendorOf(manifest));
   const vendorWasm = wasmPolicyFor(vendor, device, dataDir);
   const components: ComponentPlan[] = [];
-  for (const c of profile.components) {
-    const props = c.properties as unknown as WasmComponentProperties;
-    const file = path.join(pkg.path, props.module);
-    const bytes = fs.readFileSync(file);
-    const kind = binaryKind(bytes);
-    if (props.kind && props.kind !== kind) throw new PlanError(`${pkg.appId}/${c.name}: margo.yaml says kind ${props.kind}, but ${props.module} is a ${kind}`);
-    const { grant, denials } = effectiveGrant(vendor, pkg.appId, props.capabilities ?? {}, vendorWasm.grantPolicy);
-    ensureGrantedDirectories(grant, vendorWasm.grantPolicy.dataRoot);
-    const wanted = props.limits?.memory ? parseSize(props.limits.memory) : vendorWasm.limits.memoryBytes;
-    if (wanted > vendorWasm.limits.memoryBytes) {
-      denials.push({ capability: 'memory', requested: props.limits!.memory!, reason: `above ${vendor}'s per-instance cap of ${vendorWasm.limits.memoryBytes} bytes; capped` });
-    }
-    components.push({
-      name: c.name, kind,
-      // Normally transpiled at install; a package installed before this was possible is done now.
-      path: kind === 'component' ? (await prepareComponent(bytes, dataDir, `${pkg.appId}/${props.module}`)).dir : file,
-      grant, denials, args: props.args ?? [],
-      parameters: parametersFor(manifest, c.name, overrides),
-      memoryCapBytes: Math.min(wanted, vendorWasm.limits.memoryBytes),
-    });
+  try {
+    for (const c of profile.components) components.push(await planComponent(c, pkg, vendor, vendorWasm, dataDir, manifest, overrides));
+  } catch (err) {
+    // A plan that fails half-way holds no directory handles.
+    for (const c of components) closeGrantDirectories(c.grant);
+    throw err;
   }
   return { appId: pkg.appId, version: pkg.version, vendor, components, vendorWasm };
+}
+
+/** Releases what a plan holds (its grants' directory handles) when its app will not run. */
+export function releasePlan(plan: AppPlan): void {
+  for (const c of plan.components) closeGrantDirectories(c.grant);
+}
+
+type ProfileComponent = NonNullable<ReturnType<typeof wasmProfile>>['components'][number];
+
+async function planComponent(
+  c: ProfileComponent, pkg: InstalledPackage, vendor: VendorId, vendorWasm: VendorWasm, dataDir: string,
+  manifest: ApplicationDescription, overrides: Record<string, string>,
+): Promise<ComponentPlan> {
+  const props = c.properties as unknown as WasmComponentProperties;
+  const file = path.join(pkg.path, props.module);
+  const bytes = fs.readFileSync(file);
+  const kind = binaryKind(bytes);
+  if (props.kind && props.kind !== kind) throw new PlanError(`${pkg.appId}/${c.name}: margo.yaml says kind ${props.kind}, but ${props.module} is a ${kind}`);
+  const { grant, denials } = effectiveGrant(vendor, pkg.appId, props.capabilities ?? {}, vendorWasm.grantPolicy);
+  const wanted = props.limits?.memory ? parseSize(props.limits.memory) : vendorWasm.limits.memoryBytes;
+  if (wanted > vendorWasm.limits.memoryBytes) {
+    denials.push({ capability: 'memory', requested: props.limits!.memory!, reason: `above ${vendor}'s per-instance cap of ${vendorWasm.limits.memoryBytes} bytes; capped` });
+  }
+  // Normally transpiled at install; a package installed before this was possible is done now.
+  const binary = kind === 'component' ? (await prepareComponent(bytes, dataDir, `${pkg.appId}/${props.module}`)).dir : file;
+  // Last, so nothing after it can fail and leave the handles open.
+  openGrantDirectories(grant, denials, vendorWasm.grantPolicy.dataRoot);
+  return {
+    name: c.name, kind, path: binary, grant, denials, args: props.args ?? [],
+    parameters: parametersFor(manifest, c.name, overrides),
+    memoryCapBytes: Math.min(wanted, vendorWasm.limits.memoryBytes),
+  };
 }

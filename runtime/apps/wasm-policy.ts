@@ -1,11 +1,11 @@
 // Turns a vendor's `wasm:` policy entry (or its absence: nothing granted) into what the grant
 // model and the sandbox need: the operator side of every grant, and the vendor's sandbox limits.
-import path from 'node:path';
 import type { OperatorGrantPolicy } from '../../host-apis/capabilities/grant.js';
 import { DEFAULT_LOG_LIMITS, type LogLimits } from '../../host-apis/bulkhead/log.js';
-import { vendorSlug } from '../bridge/vendor-policy.js';
+import type { VendorId } from '../../packages/trust/vendor-id.js';
 import { parseDuration, parseSize } from '../cli/parse-units.js';
 import type { DevicePolicy } from '../state/device-policy.js';
+import { vendorDataRoot } from '../state/vendor-names.js';
 import type { CpuLimit } from '../sandbox/vendor-sandbox.js';
 
 export interface VendorWasmLimits {
@@ -20,11 +20,7 @@ export interface VendorWasm { grantPolicy: OperatorGrantPolicy; limits: VendorWa
 
 const MiB = 1024 * 1024;
 
-export function vendorDataRoot(vendor: string, device: DevicePolicy, dataDir: string): string {
-  return device.vendors[vendor]?.dataRoot ?? path.join(dataDir, 'vendors', vendorSlug(vendor));
-}
-
-export function wasmPolicyFor(vendor: string, device: DevicePolicy, dataDir: string): VendorWasm {
+export function wasmPolicyFor(vendor: VendorId, device: DevicePolicy, dataDir: string): VendorWasm {
   const entry = device.vendors[vendor];
   const w = entry?.wasm ?? {};
   const logRate = w.logRate ?? DEFAULT_LOG_LIMITS.perSecond;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { ComposeFile } from './compose-file.js';
 import type { EnforcedService } from './container-policy.js';
-import { containerCreateOptions, containerName, healthCheckOf, LABEL, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
+import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
 
 export class DeployError extends Error {
   constructor(message: string, readonly service?: string) {
@@ -98,6 +98,10 @@ async function ensureNetwork(docker: Docker, id: DeploymentIdentity): Promise<vo
     if (existing.Labels?.[ISOLATED_LABEL] !== 'true') {
       throw new DeployError(`engine network ${id.network} exists but is not isolated from other networks; remove it (podman network rm ${id.network}) and run up again`);
     }
+    // The name is derived; the exact vendor label decides whose network it is.
+    if (existing.Labels?.[LABEL.vendor] !== id.vendor) {
+      throw new DeployError(`engine network ${id.network} belongs to ${JSON.stringify(existing.Labels?.[LABEL.vendor] ?? 'nobody')}, not ${JSON.stringify(id.vendor)}; refusing to join it`);
+    }
     return;
   }
   // isolate=true: netavark then drops traffic between this network and every other isolated one.
@@ -137,11 +141,15 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
   for (const v of Object.keys(compose.volumes ?? {})) {
     const name = volumeName(v);
     const list = await docker.listVolumes({ filters: { name: [name] } });
-    if (!list.Volumes?.some((x) => x.Name === name)) {
-      await docker.createVolume({ Name: name, Labels: { [LABEL.managed]: 'true', [LABEL.vendor]: identity.vendor, [LABEL.deployment]: identity.deployment } });
+    const found = list.Volumes?.find((x) => x.Name === name);
+    if (found && !ownedBy(identity, found.Labels ?? undefined)) {
+      throw new DeployError(`engine volume ${name} exists but does not belong to ${identity.vendor}'s deployment ${identity.project}; refusing to mount it`);
+    }
+    if (!found) {
+      await docker.createVolume({ Name: name, Labels: { [LABEL.managed]: 'true', [LABEL.vendor]: identity.vendor, [LABEL.deployment]: identity.deployment, [LABEL.projectName]: identity.project } });
     }
   }
-  const existing = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${identity.deployment}`] } });
+  const existing = await ownedContainers(docker, identity);
   const byName = new Map(existing.map((c) => [c.Names[0]!.replace(/^\//, ''), c]));
   const actions: UpResult['actions'] = [];
 
@@ -219,8 +227,17 @@ function describeEngineError(err: unknown, image?: string): string {
   return message;
 }
 
-export async function composeDown(docker: Docker, deployment: string, compose?: ComposeFile): Promise<string[]> {
-  const owned = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${deployment}`, `${LABEL.managed}=true`] } });
+/**
+ * The containers this deployment owns: the engine filters by the derived deployment label, then
+ * only those whose exact vendor and project labels match are kept.
+ */
+async function ownedContainers(docker: Docker, id: DeploymentIdentity): Promise<Docker.ContainerInfo[]> {
+  const candidates = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${id.deployment}`] } });
+  return candidates.filter((c) => ownedBy(id, c.Labels));
+}
+
+export async function composeDown(docker: Docker, identity: DeploymentIdentity, compose?: ComposeFile): Promise<string[]> {
+  const owned = await ownedContainers(docker, identity);
   // Dependents first: the reverse of the start order; services the file no longer names go first.
   const order = compose ? startOrder(compose.services) : [];
   const rank = (c: Docker.ContainerInfo) => {
@@ -233,15 +250,17 @@ export async function composeDown(docker: Docker, deployment: string, compose?: 
     await docker.getContainer(c.Id).remove({ force: true });
     removed.push(c.Labels[LABEL.service] ?? c.Names[0]!);
   }
-  const volumes = await docker.listVolumes({ filters: { label: [`${LABEL.deployment}=${deployment}`] } });
-  for (const v of volumes.Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
+  const volumes = await docker.listVolumes({ filters: { label: [`${LABEL.deployment}=${identity.deployment}`] } });
+  for (const v of volumes.Volumes ?? []) {
+    if (ownedBy(identity, v.Labels ?? undefined)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+  }
   return removed;
 }
 
 export interface ServiceStatus { service: string; container: string; state: string; health: string | null; exitCode: number | null; restarting: boolean }
 
-export async function composePs(docker: Docker, deployment: string, compose?: ComposeFile): Promise<ServiceStatus[]> {
-  const owned = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${deployment}`] } });
+export async function composePs(docker: Docker, identity: DeploymentIdentity, compose?: ComposeFile): Promise<ServiceStatus[]> {
+  const owned = await ownedContainers(docker, identity);
   const out: ServiceStatus[] = [];
   for (const c of owned) {
     const info = await docker.getContainer(c.Id).inspect();
@@ -259,8 +278,8 @@ export async function composePs(docker: Docker, deployment: string, compose?: Co
   return out.sort((a, b) => a.service.localeCompare(b.service));
 }
 
-export async function composeLogs(docker: Docker, deployment: string, service: string | undefined, tail: number): Promise<string> {
-  const owned = await docker.listContainers({ all: true, filters: { label: [`${LABEL.deployment}=${deployment}`] } });
+export async function composeLogs(docker: Docker, identity: DeploymentIdentity, service: string | undefined, tail: number): Promise<string> {
+  const owned = await ownedContainers(docker, identity);
   const chunks: string[] = [];
   for (const c of owned.filter((x) => !service || x.Labels[LABEL.service] === service)) {
     const raw = (await docker.getContainer(c.Id).logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;

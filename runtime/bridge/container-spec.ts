@@ -2,6 +2,7 @@
 // labelled so the bridge can find, compare and remove exactly what it owns.
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
+import type { VendorId } from '../../packages/trust/vendor-id.js';
 import type { EnforcedService } from './container-policy.js';
 import { shellWords } from './shell-words.js';
 
@@ -10,13 +11,25 @@ export const LABEL = {
   vendor: 'org.bulkhead.vendor',
   app: 'org.bulkhead.app',
   deployment: 'org.bulkhead.deployment',
+  /** The exact project name; with the exact vendor, what ownership is decided by. */
+  projectName: 'org.bulkhead.project',
   service: 'org.bulkhead.service',
   specHash: 'org.bulkhead.spec-hash',
   project: 'com.docker.compose.project',
   composeService: 'com.docker.compose.service',
 } as const;
 
-export interface DeploymentIdentity { vendor: string; app: string; deployment: string; network: string }
+/**
+ * Whose deployment this is: the exact vendor and project, plus the engine names derived from them
+ * (runtime/state/vendor-names.ts). Names only select candidates; `ownedBy` decides.
+ */
+export interface DeploymentIdentity { vendor: VendorId; project: string; app: string; deployment: string; network: string }
+
+/** Whether an engine object's labels say it belongs to exactly this vendor's deployment. */
+export function ownedBy(id: DeploymentIdentity, labels: Record<string, string> | undefined): boolean {
+  return labels?.[LABEL.managed] === 'true' && labels[LABEL.vendor] === id.vendor
+    && labels[LABEL.projectName] === id.project && labels[LABEL.deployment] === id.deployment;
+}
 
 export function containerName(deployment: string, service: string): string {
   return `bh-${deployment}-${service}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
@@ -101,7 +114,7 @@ export function containerCreateOptions(
     } : undefined,
     Labels: {
       ...userLabels,
-      [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [LABEL.app]: id.app, [LABEL.deployment]: id.deployment,
+      [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [LABEL.app]: id.app, [LABEL.deployment]: id.deployment, [LABEL.projectName]: id.project,
       [LABEL.service]: enforced.name, [LABEL.project]: id.deployment, [LABEL.composeService]: enforced.name,
     },
     HostConfig: {

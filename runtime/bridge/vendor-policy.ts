@@ -1,18 +1,15 @@
 // Turns the device policy's `vendors:` entry (or its absence: deny by default) into the container
 // policy for one vendor.
-import path from 'node:path';
+import type { VendorId } from '../../packages/trust/vendor-id.js';
 import type { DevicePolicy } from '../state/device-policy.js';
+import { vendorDataRoot } from '../state/vendor-names.js';
 import { defaultVendorPolicy, type VendorContainerPolicy } from './container-policy.js';
-
-export function vendorSlug(vendor: string): string {
-  return vendor.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'vendor';
-}
 
 const UNITS: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
 
-export function containerPolicyFor(vendor: string, device: DevicePolicy, dataDir: string): VendorContainerPolicy {
+export function containerPolicyFor(vendor: VendorId, device: DevicePolicy, dataDir: string): VendorContainerPolicy {
   const entry = device.vendors[vendor] ?? {};
-  const base = defaultVendorPolicy(entry.dataRoot ?? path.join(dataDir, 'vendors', vendorSlug(vendor)));
+  const base = defaultVendorPolicy(vendorDataRoot(vendor, device, dataDir));
   const memory = entry.limits?.memory ? /^(\d+)(Ki|Mi|Gi)$/.exec(entry.limits.memory) : null;
   return {
     ...base,

@@ -11,7 +11,9 @@ import { composeComponent, PackageDeploymentError, withParameterEnvironment } fr
 import { ArchiveError } from '../../packages/archive/archive-limits.js';
 import { applyProfiles, ComposeError, loadComposeText } from '../bridge/compose-file.js';
 import { InterpolationError, parseDotEnv } from '../bridge/compose-interpolation.js';
-import { containerPolicyFor, vendorSlug } from '../bridge/vendor-policy.js';
+import { containerPolicyFor } from '../bridge/vendor-policy.js';
+import { vendorId, type VendorId } from '../../packages/trust/vendor-id.js';
+import { deploymentName, vendorNetworkName } from '../state/vendor-names.js';
 import { CliError } from './cli-error.js';
 import { withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
@@ -29,7 +31,7 @@ function prepare(flags: ComposeFlags, ctx: DeviceContext) {
   if (Boolean(flags.app) === Boolean(flags.file)) throw new CliError('give either -f FILE --vendor NAME, or --app APP-ID (an installed package)', ExitCode.BAD_INPUT);
   const params = parseParamFlags(flags.param);
   let file: string;
-  let vendor: string;
+  let vendor: VendorId;
   let project: string;
   let parameterEnv: Record<string, string> = {};
   let imageArchives: string[] = [];
@@ -37,7 +39,7 @@ function prepare(flags: ComposeFlags, ctx: DeviceContext) {
   if (flags.app) {
     const installed = ctx.installed.get(flags.app);
     if (!installed) throw new CliError(`no installed application "${flags.app}" (bulkhead install it first)`, ExitCode.BAD_INPUT);
-    vendor = installed.vendor;
+    vendor = vendorId(installed.vendor);
     if (flags.vendor && flags.vendor !== vendor) throw new CliError(`--vendor ${flags.vendor}: ${flags.app} belongs to ${vendor}`, ExitCode.BAD_INPUT);
     const policy = containerPolicyFor(vendor, ctx.policy, ctx.dataDir);
     let component;
@@ -55,7 +57,7 @@ function prepare(flags: ComposeFlags, ctx: DeviceContext) {
   } else {
     if (!flags.vendor) throw new CliError('--vendor is required with -f', ExitCode.BAD_INPUT);
     file = flags.file!;
-    vendor = flags.vendor;
+    vendor = vendorId(flags.vendor);
     project = '';
     variables = params;
   }
@@ -86,8 +88,7 @@ function prepare(flags: ComposeFlags, ctx: DeviceContext) {
   // Relative bind mounts resolve where the bridge deploys the project: under the vendor's data root.
   const projectDir = path.join(policy.dataRoot, 'deployments', project);
   const { violations, services } = applyContainerPolicy(loaded.file, policy, projectDir);
-  const slug = vendorSlug(vendor);
-  const identity = { vendor, app: flags.app ?? project, deployment: `${slug}-${project}`, network: `bh-${slug}` };
+  const identity = { vendor, project, app: flags.app ?? project, deployment: deploymentName(vendor, project), network: vendorNetworkName(vendor) };
   return { loaded, policy, violations, services, identity, projectDir, sourceDir, vendor, file, imageArchives };
 }
 
@@ -166,7 +167,7 @@ export function registerComposeCommands(program: Command): void {
     .action(async (flags: ComposeFlags, command: Command) => {
       await withDevice(command, async (ctx) => {
         const p = prepare(flags, ctx);
-        const removed = await composeDown(await engine(flags.host), p.identity.deployment, p.loaded.file);
+        const removed = await composeDown(await engine(flags.host), p.identity, p.loaded.file);
         emit(flags.json, { ok: true, removed }, () => (removed.length ? removed.map((s) => `${s}: removed`).join('\n') : 'nothing to remove'));
       });
     });
@@ -175,7 +176,7 @@ export function registerComposeCommands(program: Command): void {
     .action(async (flags: ComposeFlags, command: Command) => {
       await withDevice(command, async (ctx) => {
         const p = prepare(flags, ctx);
-        const rows = await composePs(await engine(flags.host), p.identity.deployment, p.loaded.file);
+        const rows = await composePs(await engine(flags.host), p.identity, p.loaded.file);
         emit(flags.json, rows, () => (rows.length ? rows.map((r) => `${r.service}  ${r.state}${r.restarting ? ' (restarting)' : ''}${r.health ? `  ${r.health}` : ''}${r.exitCode !== null ? `  exit ${r.exitCode}` : ''}`).join('\n') : 'no containers'));
       });
     });
@@ -186,7 +187,7 @@ export function registerComposeCommands(program: Command): void {
       await withDevice(command, async (ctx) => {
         const p = prepare(flags, ctx);
         if (service && !p.loaded.file.services[service]) throw new CliError(`no service "${service}" in ${p.file}`, ExitCode.BAD_INPUT);
-        const text = await composeLogs(await engine(flags.host), p.identity.deployment, service, Number(flags.tail) || 200);
+        const text = await composeLogs(await engine(flags.host), p.identity, service, Number(flags.tail) || 200);
         if (text) process.stdout.write(`${text}\n`);
       });
     });

@@ -167,6 +167,8 @@ async function start(spec: InstanceSpec): Promise<void> {
     // A preview1 command: run to completion with the grant's files, args and env.
     instances.set(id, { spec, dispose: () => {}, memories: [] });
     const module = await WebAssembly.compile(capMemory(fs.readFileSync(spec.path), spec.memoryCapBytes) as Uint8Array<ArrayBuffer>);
+    // Stopped while compiling: its end was reported, so the supervisor may have closed its handles.
+    if (!instances.has(id)) return;
     end(id, { state: 'running', role: 'job' });
     const result = meter.guest(() => runGuest({
       module, args: [spec.component, ...spec.args], env: spec.grant.env, preopens: spec.grant.fs,

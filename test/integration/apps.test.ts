@@ -7,9 +7,12 @@ import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SAMPLE_POLICY_FILE, signedSamplePackages } from '../../samples/vendor-packages.js';
+import { vendorId } from '../../packages/trust/vendor-id.js';
+import { vendorDirName } from '../../runtime/state/vendor-names.js';
 import { runCli, tempDir } from '../support/paths.js';
 
 const dataDir = tempDir('bulkhead-apps-');
+const root = (vendor: string) => path.join(dataDir, 'vendors', vendorDirName(vendorId(vendor)));
 const cli = (...args: string[]) => runCli(['--data-dir', dataDir, ...args]);
 const json = async (...args: string[]) => {
   const r = await cli(...args, '--json');
@@ -48,10 +51,10 @@ test.before(async () => {
     assert.is(r.code, 0, r.stderr);
   }
   // Another vendor's file the hostile one will try to reach, and a symlink planted in its own root.
-  fs.mkdirSync(path.join(dataDir, 'vendors', 'globex-analytics'), { recursive: true });
-  fs.writeFileSync(path.join(dataDir, 'vendors', 'globex-analytics', 'secret.txt'), 'globex secret\n');
-  fs.mkdirSync(path.join(dataDir, 'vendors', 'rogue-labs', 'probe'), { recursive: true });
-  fs.symlinkSync('../../globex-analytics', path.join(dataDir, 'vendors', 'rogue-labs', 'probe', 'planted'));
+  fs.mkdirSync(root('Globex Analytics'), { recursive: true });
+  fs.writeFileSync(path.join(root('Globex Analytics'), 'secret.txt'), 'globex secret\n');
+  fs.mkdirSync(path.join(root('Rogue Labs'), 'probe'), { recursive: true });
+  fs.symlinkSync(`../../${vendorDirName(vendorId('Globex Analytics'))}`, path.join(root('Rogue Labs'), 'probe', 'planted'));
 });
 
 test.after(async () => {
@@ -76,7 +79,7 @@ test('two vendors side by side: the sensor publishes, the dashboard (another ven
   const sensorLog = await logs('acme-sensor-filter');
   assert.ok(sensorLog.some((l) => l.message === 'filtered sensor readings' && l.fields.published === '10' && l.fields.dropped === '2'));
   assert.ok(sensorLog.some((l) => l.message === 'sensor-filter: published 10 readings, dropped 2 spikes' && l.fields.stream === 'stdout'));
-  const raw = fs.readFileSync(path.join(dataDir, 'vendors', 'acme-industrial', 'sensor-filter', 'raw.log'), 'utf8');
+  const raw = fs.readFileSync(path.join(root('ACME Industrial'), 'sensor-filter', 'raw.log'), 'utf8');
   assert.is(raw.trim().split('\n').length, 12, 'the sensor wrote into its own granted directory');
   const status = await json('status', 'globex-dashboard');
   assert.is(status.app.actual, 'running');
@@ -114,7 +117,7 @@ test('hostile: every escape the probe tries is refused and audited, and it canno
   // The forged reading never reached the dashboard; its kv namespace is untouched by the probe.
   assert.is(kvValue('Globex Analytics/globex-dashboard', 'count'), '10.00');
   assert.is(kvValue('Globex Analytics/globex-dashboard', 'fill-0'), undefined);
-  assert.ok(!fs.existsSync(path.join(dataDir, 'vendors', 'rogue-labs', 'probe', 'root-link')), 'no absolute symlink was created');
+  assert.ok(!fs.existsSync(path.join(root('Rogue Labs'), 'probe', 'root-link')), 'no absolute symlink was created');
 });
 
 test('hostile: a vendor that spins is stopped and marked failed; the other vendors keep running', async () => {
