@@ -26,19 +26,24 @@ export function handleOf(fd: number): DirectoryHandle {
   return { fd, dev: String(st.dev), ino: String(st.ino) };
 }
 
-/** Opens one directory entry of `dirFd` without following it; creates it first when asked and missing. */
+/**
+ * Opens one directory entry of `dirFd` without following it; creates it first when asked and
+ * missing. Someone renaming the entry between our mkdir and open gets a few retries, then a refusal.
+ */
 function openChild(dirFd: number, name: string, create: boolean, mode: number): number {
-  try {
-    return fs.openSync(at(dirFd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw err;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fs.openSync(at(dirFd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw err;
+      if (attempt === 3) throw new OutsideRootError(`"${name}" kept changing while it was opened`);
+    }
+    try {
+      fs.mkdirSync(at(dirFd, name), { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile: open what is there
+    }
   }
-  try {
-    fs.mkdirSync(at(dirFd, name), { mode });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile: open what is there
-  }
-  return fs.openSync(at(dirFd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 }
 
 /**
@@ -60,9 +65,11 @@ export function openDirectoryBeneath(rootFd: number, relative: string, options: 
         next = openChild(fd, name, options.create, options.mode ?? 0o750);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ELOOP') throw new OutsideRootError(`"${walked.join('/')}" is a symbolic link; a grant may not pass through one`);
-        if (code === 'ENOTDIR') throw new OutsideRootError(`"${walked.join('/')}" is not a directory`);
-        throw err;
+        if (code !== 'ELOOP' && code !== 'ENOTDIR') throw err;
+        // Linux answers ENOTDIR or ELOOP for a symlink under O_DIRECTORY | O_NOFOLLOW; lstat only
+        // chooses the words of the refusal, the refusal itself is already decided.
+        const link = (() => { try { return fs.lstatSync(at(fd, name)).isSymbolicLink(); } catch { return false; } })();
+        throw new OutsideRootError(link ? `"${walked.join('/')}" is a symbolic link; a grant may not pass through one` : `"${walked.join('/')}" is not a directory`);
       }
       if (fd !== rootFd) fs.closeSync(fd);
       fd = next;

@@ -7,12 +7,18 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, podmanAvailable } from '../../samples/containers/busybox-image.js';
+import { vendorId } from '../../packages/trust/vendor-id.js';
+import { containerName } from '../../runtime/bridge/container-spec.js';
+import { deploymentName, vendorNetworkName } from '../../runtime/state/vendor-names.js';
 import { runCli, tempDir } from '../support/paths.js';
 
 const IMAGE = BUSYBOX_IMAGE;
 const dataDir = tempDir('bulkhead-bridge-');
 const VENDOR_A = 'Bridge Test A';
 const VENDOR_B = 'Bridge Test B';
+/** The engine name of a service's container, as the bridge derives it. */
+const cname = (vendor: string, project: string, service: string) => containerName(deploymentName(vendorId(vendor), project), service);
+const A_WEB = cname(VENDOR_A, 'shop', 'web');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -44,10 +50,9 @@ test.before(async () => {
 
 test.after(async () => {
   for (const v of [VENDOR_A, VENDOR_B]) {
-    const slug = v.toLowerCase().replace(/[^a-z0-9]+/g, '-');
     const ids = execFileSync('podman', ['ps', '-aq', '--filter', `label=org.bulkhead.vendor=${v}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
     if (ids.length) execFileSync('podman', ['rm', '-f', '-t', '0', ...ids], { stdio: 'ignore' });
-    try { execFileSync('podman', ['network', 'rm', `bh-${slug}`], { stdio: 'ignore' }); } catch { /* already gone */ }
+    try { execFileSync('podman', ['network', 'rm', vendorNetworkName(vendorId(v))], { stdio: 'ignore' }); } catch { /* already gone */ }
   }
 });
 
@@ -101,7 +106,7 @@ test('up is idempotent; a changed service is recreated alone', async () => {
 });
 
 test('limits and confinement are really applied (inspected on the engine)', async () => {
-  const info = JSON.parse(execFileSync('podman', ['inspect', 'bh-bridge-test-a-shop-web'], { encoding: 'utf8' }))[0];
+  const info = JSON.parse(execFileSync('podman', ['inspect', A_WEB], { encoding: 'utf8' }))[0];
   assert.is(info.HostConfig.Memory, 48 * 1024 * 1024);
   assert.is(info.HostConfig.NanoCpus, 5e8);
   assert.is(info.HostConfig.PidsLimit, 64);
@@ -109,7 +114,7 @@ test('limits and confinement are really applied (inspected on the engine)', asyn
   assert.equal(info.Config.Labels['org.bulkhead.vendor'], VENDOR_A);
   assert.match(info.Config.Labels['org.bulkhead.spec-hash'], /^[0-9a-f]{32}$/);
   // Every capability dropped: the container's bounding set is empty.
-  const capBnd = execFileSync('podman', ['exec', 'bh-bridge-test-a-shop-web', 'grep', 'CapBnd', '/proc/1/status'], { encoding: 'utf8' });
+  const capBnd = execFileSync('podman', ['exec', A_WEB, 'grep', 'CapBnd', '/proc/1/status'], { encoding: 'utf8' });
   assert.match(capBnd, /CapBnd:\s+0000000000000000/);
 });
 
@@ -121,23 +126,27 @@ test("two vendors' containers cannot reach each other", async () => {
 `);
   const up = await bridge(file, VENDOR_B, 'up');
   assert.is(up.code, 0, up.stderr);
-  const ipA = execFileSync('podman', ['inspect', 'bh-bridge-test-a-shop-web', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'], { encoding: 'utf8' }).trim();
+  const ipA = execFileSync('podman', ['inspect', A_WEB, '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'], { encoding: 'utf8' }).trim();
   assert.match(ipA, /^\d+\.\d+\.\d+\.\d+$/);
   const attempt = (container: string) => execFileSync('podman', ['exec', container, 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ipA} 8080 | tail -1; true`], { encoding: 'utf8' }).trim();
-  assert.is(attempt('bh-bridge-test-a-shop-worker'), 'hello-v2', 'same vendor: reachable (so the probe itself works)');
-  assert.is(attempt('bh-bridge-test-b-probe-probe'), '', 'other vendor: no answer');
+  assert.is(attempt(cname(VENDOR_A, 'shop', 'worker')), 'hello-v2', 'same vendor: reachable (so the probe itself works)');
+  assert.is(attempt(cname(VENDOR_B, 'probe', 'probe')), '', 'other vendor: no answer');
   assert.is((await bridge(file, VENDOR_B, 'down')).code, 0);
 });
 
 test('down removes exactly what the deployment owns', async () => {
-  execFileSync('podman', ['run', '-d', '--name', 'bh-bridge-test-a-shop-bystander', '--label', 'org.bulkhead.vendor=someone-else', IMAGE, 'sleep', '3600'], { stdio: 'ignore' });
+  // A bystander that carries this deployment's derived name as its label, but another vendor's
+  // exact name: ownership is the exact vendor, so down leaves it alone.
+  const deployment = deploymentName(vendorId(VENDOR_A), 'shop');
+  execFileSync('podman', ['run', '-d', '--name', 'bh-bridge-test-a-shop-bystander', '--label', 'org.bulkhead.vendor=someone-else',
+    '--label', 'org.bulkhead.managed=true', '--label', `org.bulkhead.deployment=${deployment}`, '--label', 'org.bulkhead.project=shop', IMAGE, 'sleep', '3600'], { stdio: 'ignore' });
   try {
     const file = writeApp('shop', webApp(portA, 'hello-v2'));
     const down = JSON.parse((await bridge(file, VENDOR_A, 'down', '--json')).stdout);
     assert.equal(down.removed, ['worker', 'web']);
     const left = execFileSync('podman', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' });
     assert.match(left, /bh-bridge-test-a-shop-bystander/);
-    assert.not.match(left, /bh-bridge-test-a-shop-web\b/);
+    assert.not.ok(left.split('\n').includes(A_WEB));
   } finally {
     execFileSync('podman', ['rm', '-f', '-t', '0', 'bh-bridge-test-a-shop-bystander'], { stdio: 'ignore' });
   }
@@ -182,8 +191,8 @@ test('a taken host port is a clear per-service error; what was created stays lab
     const r = await bridge(file, VENDOR_A, 'up');
     assert.is(r.code, 1);
     assert.match(r.stderr, /services\.web: failed to start: port already taken/);
-    const labelled = execFileSync('podman', ['ps', '-a', '--filter', 'label=org.bulkhead.deployment=bridge-test-a-shop', '--format', '{{.Names}}'], { encoding: 'utf8' });
-    assert.match(labelled, /bh-bridge-test-a-shop-web/);
+    const labelled = execFileSync('podman', ['ps', '-a', '--filter', `label=org.bulkhead.deployment=${deploymentName(vendorId(VENDOR_A), 'shop')}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
+    assert.ok(labelled.split('\n').includes(A_WEB), labelled);
     const down = JSON.parse((await bridge(file, VENDOR_A, 'down', '--json')).stdout);
     assert.equal(down.removed, ['web']);
   } finally {
@@ -262,7 +271,7 @@ parameters:
     assert.is(up.code, 0, up.stderr);
     await new Promise((r) => setTimeout(r, 500));
     assert.is((await (await fetch(`http://127.0.0.1:${portA}/`)).text()).trim(), 'moin from plant-7');
-    const info = JSON.parse(execFileSync('podman', ['inspect', 'bh-bridge-test-a-shopapp-storefront-web'], { encoding: 'utf8' }))[0];
+    const info = JSON.parse(execFileSync('podman', ['inspect', cname(VENDOR_A, 'shopapp-storefront', 'web')], { encoding: 'utf8' }))[0];
     assert.is(info.Config.Labels['org.bulkhead.app'], 'shopapp');
     const unknown = await app('up', '--param', 'nope=1');
     assert.is(unknown.code, 125);
