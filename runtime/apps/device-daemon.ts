@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { InstalledPackages } from '../../packages/install/installed-packages.js';
 import { loadDevicePolicy } from '../state/device-policy.js';
 import { openStateDb } from '../state/state-db.js';
+import { configuredVendors, migrateVendorRoots } from '../state/vendor-root-migration.js';
 import { AppHost, type AppHostOptions } from './app-host.js';
 
 const PID_FILE = 'daemon.pid';
@@ -70,6 +71,14 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const unlock = lock(dataDir);
   const db = openStateDb(dataDir);
+  try {
+    // Before any app runs: data roots of the old layout move to their vendor's injective name.
+    for (const m of migrateVendorRoots(dataDir, db, configuredVendors(db, loadDevicePolicy(dataDir))).moved) say(`moved ${m.vendor}'s data root ${m.from} to ${m.to}`);
+  } catch (err) {
+    db.close();
+    unlock();
+    throw err;
+  }
   const host = new AppHost({ dataDir, db, policy: () => loadDevicePolicy(dataDir), onEvent: options.onEvent });
   const installed = new InstalledPackages(db);
   try {

@@ -6,6 +6,7 @@ import { TrustStore } from '../../packages/trust/trust-store.js';
 import { defaultDataDir } from '../state/data-dir.js';
 import { loadDevicePolicy, PolicyError, type DevicePolicy } from '../state/device-policy.js';
 import { openStateDb } from '../state/state-db.js';
+import { configuredVendors, migrateVendorRoots, VendorRootMigrationError } from '../state/vendor-root-migration.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -35,7 +36,17 @@ export function openDevice(command: Command): DeviceContext {
     if (err instanceof PolicyError) throw new CliError(err.message, ExitCode.BAD_INPUT);
     throw err;
   }
-  return { dataDir, db, trust: new TrustStore(db), installed: new InstalledPackages(db), policy, close: () => db.close() };
+  const trust = new TrustStore(db);
+  const installed = new InstalledPackages(db);
+  try {
+    const { moved } = migrateVendorRoots(dataDir, db, configuredVendors(db, policy));
+    for (const m of moved) process.stderr.write(`bulkhead: moved ${m.vendor}'s data root ${m.from} to ${m.to}\n`);
+  } catch (err) {
+    db.close();
+    if (err instanceof VendorRootMigrationError) throw new CliError(err.message, ExitCode.FAILURE);
+    throw err;
+  }
+  return { dataDir, db, trust, installed, policy, close: () => db.close() };
 }
 
 /** Runs `fn` with an open device context and always closes the database. */
