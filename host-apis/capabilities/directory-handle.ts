@@ -7,6 +7,7 @@
 // follows a final symlink, so a walk of such steps cannot leave the root, whatever a guest of the
 // same vendor renames or plants meanwhile (as openat2's RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS).
 import fs from 'node:fs';
+import path from 'node:path';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
@@ -69,7 +70,7 @@ export function openDirectoryBeneath(rootFd: number, relative: string, options: 
         // Linux answers ENOTDIR or ELOOP for a symlink under O_DIRECTORY | O_NOFOLLOW; lstat only
         // chooses the words of the refusal, the refusal itself is already decided.
         const link = (() => { try { return fs.lstatSync(at(fd, name)).isSymbolicLink(); } catch { return false; } })();
-        throw new OutsideRootError(link ? `"${walked.join('/')}" is a symbolic link; a grant may not pass through one` : `"${walked.join('/')}" is not a directory`);
+        throw new OutsideRootError(link ? `"${walked.join('/')}" is a symbolic link; nothing is opened or created through one` : `"${walked.join('/')}" is not a directory`);
       }
       if (fd !== rootFd) fs.closeSync(fd);
       fd = next;
@@ -100,4 +101,22 @@ export function reopenHandle(handle: DirectoryHandle): number {
 /** A preopen's own fd: through the checker's handle when there is one, else (operator-given paths, `bulkhead run`) by path. */
 export function openPreopenDirectory(preopen: { hostPath: string; handle?: DirectoryHandle }): number {
   return preopen.handle ? reopenHandle(preopen.handle) : fs.openSync(preopen.hostPath, O_RDONLY | O_DIRECTORY);
+}
+
+/**
+ * Makes `target` (a path inside `rootPath`) exist as a directory, creating each missing component
+ * relative to its already-open parent and never following a link: for what the daemon creates in
+ * a vendor's root on its behalf (deployment and bind-mount directories). Throws OutsideRootError
+ * for a target that is not lexically inside the root or whose path passes through a symlink.
+ */
+export function makeDirectoryBeneath(rootPath: string, target: string): void {
+  const relative = path.relative(path.resolve(rootPath), path.resolve(target));
+  if (relative.startsWith('..') || path.isAbsolute(relative)) throw new OutsideRootError(`${target} is outside ${rootPath}`);
+  fs.mkdirSync(rootPath, { recursive: true, mode: 0o750 });
+  const rootFd = fs.openSync(rootPath, O_RDONLY | O_DIRECTORY);
+  try {
+    fs.closeSync(openDirectoryBeneath(rootFd, relative, { create: true }));
+  } finally {
+    fs.closeSync(rootFd);
+  }
 }

@@ -26,7 +26,7 @@ export function openGrantDirectories(grant: EffectiveGrant, denials: Denial[], d
         kept.push(f);
       } catch (err) {
         if (!(err instanceof OutsideRootError)) throw err;
-        denials.push({ capability: 'fs', requested: `${f.guestPath} -> ${relative}`, reason: `${err.message}; refused, nothing was created beyond it` });
+        denials.push({ capability: 'fs', requested: `${f.guestPath} -> ${relative}`, reason: `${err.message}; grant refused` });
       }
     }
   } catch (err) {

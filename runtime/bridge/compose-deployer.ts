@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import { makeDirectoryBeneath, OutsideRootError } from '../../host-apis/capabilities/directory-handle.js';
 import type { ComposeFile } from './compose-file.js';
 import type { EnforcedService } from './container-policy.js';
 import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
@@ -80,8 +81,12 @@ export interface DeployContext {
   identity: DeploymentIdentity;
   compose: ComposeFile;
   enforced: EnforcedService[];
-  /** Where relative binds resolve and file secrets/configs are copied (under the vendor data root). */
+  /** Where relative binds resolve (under the vendor data root). */
   projectDir: string;
+  /** The vendor's data root: bind-mount directories are created beneath it, never through a link. */
+  vendorRoot: string;
+  /** Where file secrets/configs are copied: the daemon's own, out of every vendor's reach. */
+  secretsDir: string;
   /** Directory the compose file came from: file-based secrets/configs are read relative to it. */
   sourceDir: string;
   onEvent?: (msg: string) => void;
@@ -120,7 +125,7 @@ function fileMounts(ctx: DeployContext, service: Record<string, unknown>): strin
       const from = path.resolve(ctx.sourceDir, decl.file);
       const rel = path.relative(ctx.sourceDir, from);
       if (rel.startsWith('..') || path.isAbsolute(rel)) throw new DeployError(`${kind} "${source}": file ${decl.file} is outside the package`);
-      const copy = path.join(ctx.projectDir, `.${kind}`, source);
+      const copy = path.join(ctx.secretsDir, kind, source);
       fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o700 });
       fs.rmSync(copy, { force: true });
       fs.copyFileSync(from, copy);
@@ -172,7 +177,17 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
         if (r.StatusCode !== 0) throw new DeployError(`exited with code ${r.StatusCode}; ${name} needs it to complete successfully`, dep);
       }
     }
-    for (const m of enforced.mounts) if (m.type === 'bind') fs.mkdirSync(m.source!, { recursive: true });
+    for (const m of enforced.mounts) {
+      if (m.type !== 'bind') continue;
+      // Created by the daemon on the vendor's behalf: beneath its root, through no link it planted.
+      // (The engine resolves the path again when it mounts; see README "Security".)
+      try {
+        makeDirectoryBeneath(ctx.vendorRoot, m.source!);
+      } catch (err) {
+        if (err instanceof OutsideRootError) throw new DeployError(`bind mount ${m.source}: ${err.message}`, name);
+        throw err;
+      }
+    }
     const cname = containerName(identity.deployment, name);
     const options = containerCreateOptions(identity, cname, service, enforced, volumeName, fileMounts(ctx, service));
     const current = byName.get(cname);

@@ -12,8 +12,9 @@ import { ArchiveError } from '../../packages/archive/archive-limits.js';
 import { applyProfiles, ComposeError, loadComposeText } from '../bridge/compose-file.js';
 import { InterpolationError, parseDotEnv } from '../bridge/compose-interpolation.js';
 import { containerPolicyFor } from '../bridge/vendor-policy.js';
+import { makeDirectoryBeneath, OutsideRootError } from '../../host-apis/capabilities/directory-handle.js';
 import { vendorId, type VendorId } from '../../packages/trust/vendor-id.js';
-import { deploymentName, vendorNetworkName } from '../state/vendor-names.js';
+import { deploymentName, vendorDirName, vendorNetworkName } from '../state/vendor-names.js';
 import { CliError } from './cli-error.js';
 import { withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
@@ -41,10 +42,10 @@ function prepare(flags: ComposeFlags, ctx: DeviceContext) {
     if (!installed) throw new CliError(`no installed application "${flags.app}" (bulkhead install it first)`, ExitCode.BAD_INPUT);
     vendor = vendorId(installed.vendor);
     if (flags.vendor && flags.vendor !== vendor) throw new CliError(`--vendor ${flags.vendor}: ${flags.app} belongs to ${vendor}`, ExitCode.BAD_INPUT);
-    const policy = containerPolicyFor(vendor, ctx.policy, ctx.dataDir);
     let component;
     try {
-      component = composeComponent(installed.path, flags.component, params, path.join(policy.dataRoot, 'packages', `${flags.app}-${flags.component ?? 'compose'}`));
+      // Unpacked where only the daemon writes: a vendor's apps could plant links in its own root.
+      component = composeComponent(installed.path, flags.component, params, path.join(ctx.dataDir, 'compose-packages', vendorDirName(vendor), `${flags.app}-${flags.component ?? 'compose'}`));
     } catch (err) {
       if (err instanceof PackageDeploymentError || err instanceof ArchiveError) throw new CliError(err.message, ExitCode.BAD_INPUT);
       throw err;
@@ -145,6 +146,12 @@ export function registerComposeCommands(program: Command): void {
           throw new CliError(`BH_ERR_POLICY: refused by the isolation policy:\n${p.violations.map((v) => `  - [${v.rule}] ${v.message}`).join('\n')}`, ExitCode.FAILURE, 'BH_ERR_POLICY');
         }
         for (const w of p.loaded.warnings) process.stderr.write(`warning: ${w}\n`);
+        try {
+          makeDirectoryBeneath(p.policy.dataRoot, p.projectDir);
+        } catch (err) {
+          if (err instanceof OutsideRootError) throw new CliError(`BH_ERR_DEPLOY: ${err.message}; remove the link and run up again`, ExitCode.FAILURE, 'BH_ERR_DEPLOY');
+          throw err;
+        }
         const docker = await engine(flags.host);
         for (const archive of [...p.imageArchives, ...flags.imageArchive]) {
           const image = await loadImageArchive(docker, archive, progressReporter(`loading ${path.basename(archive)}`)).catch((err: Error) => {
@@ -152,9 +159,11 @@ export function registerComposeCommands(program: Command): void {
           });
           say(flags.json)?.(`loaded ${image}`);
         }
-        fs.mkdirSync(p.projectDir, { recursive: true });
         try {
-          const r = await composeUp({ docker, identity: p.identity, compose: p.loaded.file, enforced: p.services, projectDir: p.projectDir, sourceDir: p.sourceDir, onEvent: say(flags.json) });
+          const r = await composeUp({
+            docker, identity: p.identity, compose: p.loaded.file, enforced: p.services, projectDir: p.projectDir, sourceDir: p.sourceDir,
+            vendorRoot: p.policy.dataRoot, secretsDir: path.join(ctx.dataDir, 'compose-secrets', p.identity.deployment), onEvent: say(flags.json),
+          });
           emit(flags.json, { ok: true, deployment: p.identity.deployment, ...r }, () => r.actions.map((a) => `${a.service}: ${a.action}`).join('\n'));
         } catch (err) {
           if (err instanceof DeployError) throw new CliError(`BH_ERR_DEPLOY: ${err.message}`, ExitCode.FAILURE, 'BH_ERR_DEPLOY');

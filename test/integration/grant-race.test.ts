@@ -12,7 +12,7 @@ import { AppHost } from '../../runtime/apps/app-host.js';
 import { loadDevicePolicy } from '../../runtime/state/device-policy.js';
 import { openStateDb } from '../../runtime/state/state-db.js';
 import { vendorDirName } from '../../runtime/state/vendor-names.js';
-import { sample, tempDir } from '../support/paths.js';
+import { runCli, sample, tempDir } from '../support/paths.js';
 
 const ROGUE = 'Rogue Swap Labs';
 const VICTIM = 'Victim Works';
@@ -151,7 +151,18 @@ test('a planted symlink: a grant through /data/v -> victim creates nothing in th
   const denial = audit.find((e) => e.capability === 'fs');
   assert.ok(denial, `audited: ${JSON.stringify(audit)}`);
   assert.match(denial!.attempted, /\/data -> rt-plant\/v\/made-by-daemon/);
-  assert.match(denial!.reason, /"rt-plant\/v" is a symbolic link; a grant may not pass through one; refused, nothing was created beyond it/);
+  assert.match(denial!.reason, /"rt-plant\/v" is a symbolic link; nothing is opened or created through one; grant refused/);
+});
+
+test('compose up does not create a deployment directory through a link the vendor planted in its root', async () => {
+  fs.symlinkSync(`../${vendorDirName(vendorId(VICTIM))}`, path.join(rogueRoot, 'deployments'));
+  const dir = tempDir('bulkhead-planted-compose-');
+  fs.writeFileSync(path.join(dir, 'compose.yaml'), 'name: proj\nservices:\n  app:\n    image: busybox\n    volumes: ["./data:/data"]\n');
+  // Refused before the engine is contacted, so no engine is needed here.
+  const r = await runCli(['--data-dir', dataDir, 'compose', 'up', '-f', path.join(dir, 'compose.yaml'), '--vendor', ROGUE, '--host', 'unix:///nonexistent.sock']);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /BH_ERR_DEPLOY: "deployments" is a symbolic link; nothing is opened or created through one/);
+  assert.not.ok(fs.existsSync(path.join(victimRoot, 'proj')), 'nothing was created in the victim\'s root');
 });
 
 test.run();
