@@ -35,6 +35,13 @@ function recorded(db: Database.Database): boolean {
 }
 
 export function migrateVendorRoots(dataDir: string, db: Database.Database, vendors: readonly VendorId[]): MigrationResult {
+  // The short hash makes a collision unlikely, not impossible: two known vendors never share a root.
+  const byName = new Map<string, VendorId>();
+  for (const v of vendors) {
+    const other = byName.get(vendorDirName(v));
+    if (other !== undefined) throw new VendorRootMigrationError(`vendors ${JSON.stringify(other)} and ${JSON.stringify(v)} would share the data root vendors/${vendorDirName(v)}; give one of them a dataRoot of its own in policy.yaml`);
+    byName.set(vendorDirName(v), v);
+  }
   if (recorded(db)) return { moved: [], alreadyDone: true };
   const vendorsDir = path.join(dataDir, 'vendors');
   const byLegacyName = new Map<string, VendorId[]>();
