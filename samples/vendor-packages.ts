@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { packPackage } from '../packages/archive/pack-package.js';
 import { signPackageFile } from '../packages/signing/package-signature.js';
 import { formatPublicKey, generateKeyPair, type SecretKey } from '../packages/signing/minisign.js';
+import { vendorId } from '../packages/trust/vendor-id.js';
+import { vendorDirName } from '../runtime/state/vendor-names.js';
 import { samplePackageDir } from './build.js';
 
 export const SAMPLE_POLICY_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'vendors', 'device-policy.yaml');
@@ -43,4 +45,4 @@ export async function signedSamplePackages(outDir: string, appIds: string[] = Ob
   return { packages, keys: [...keys.keys()].map((vendor) => ({ vendor, publicFile: path.join(outDir, `${vendorFile(vendor)}.pub`) })) };
 }
 
-const vendorFile = (vendor: string) => vendor.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+const vendorFile = (vendor: string) => vendorDirName(vendorId(vendor));
