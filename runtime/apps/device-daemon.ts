@@ -73,7 +73,9 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
   const db = openStateDb(dataDir);
   try {
     // Before any app runs: data roots of the old layout move to their vendor's injective name.
-    for (const m of migrateVendorRoots(dataDir, db, configuredVendors(db, loadDevicePolicy(dataDir))).moved) say(`moved ${m.vendor}'s data root ${m.from} to ${m.to}`);
+    // (An unreadable policy is reported per app start, as before; the CLI that started us migrated.)
+    const policy = (() => { try { return loadDevicePolicy(dataDir); } catch { return undefined; } })();
+    if (policy) for (const m of migrateVendorRoots(dataDir, db, configuredVendors(db, policy)).moved) say(`moved ${m.vendor}'s data root ${m.from} to ${m.to}`);
   } catch (err) {
     db.close();
     unlock();
