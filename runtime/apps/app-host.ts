@@ -230,6 +230,10 @@ export class AppHost {
     this.records.clearInstances(pkg.appId);
     if (refusal) {
       releasePlan(plan);
+      // What the plan refused (a grant through a link, ...) is on record even when nothing starts.
+      for (const c of plan.components) {
+        for (const d of c.denials) this.records.addAudit({ at: isoTime(), vendor: plan.vendor, appId: pkg.appId, component: c.name, capability: d.capability, attempted: `requested ${d.requested}`, reason: d.reason });
+      }
       this.records.addAudit({ at: isoTime(), vendor: plan.vendor, appId: pkg.appId, component: '*', capability: 'limits', attempted: 'start', reason: refusal });
       this.records.setActual(pkg.appId, 'failed', refusal);
       this.options.onEvent?.({ kind: 'state', appId: pkg.appId, state: 'failed', reason: refusal });

@@ -61,4 +61,10 @@ test('a manifest asking for more memory than the vendor cap is capped, and that 
   await host.stop('greedy');
 });
 
+test('a start refused for its limits still records what its plan denied', async () => {
+  assert.is(await host.start(app('refused-greedy', ['a', 'b', 'c', 'd'], '64Mi')), 'failed');
+  const audit = host.records.audit({ appId: 'refused-greedy' });
+  assert.equal(audit.map((e) => e.capability).sort(), ['limits', 'memory', 'memory', 'memory', 'memory']);
+});
+
 test.run();
