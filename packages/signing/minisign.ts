@@ -2,8 +2,10 @@
 // with the standard `minisign` tool in both directions. Signatures are Ed25519 (libsodium) over the
 // BLAKE2b-512 of the file ("ED", minisign's default); legacy "Ed" signatures over the raw file are
 // verified too. The trusted comment is signed along with the signature ("global signature").
-import { scryptSync } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { quoteValue } from '../quote-value.js';
+import { deriveKeyStream, KeyEncryptionError, MIN_KDF_MEMLIMIT, MINISIGN_KDF_LIMITS, xorInto, type KdfLimits } from './key-encryption.js';
 import { sodium } from './sodium.js';
 
 export class SignatureFormatError extends Error {}
@@ -72,68 +74,78 @@ export function formatPublicKey(key: PublicKey): string {
 
 const KDF_NONE = Buffer.from([0, 0]);
 const KDF_SCRYPT = Buffer.from('Sc', 'latin1');
+const SECRET_KEY_BYTES = 158;
 
-/** libsodium's crypto_pwhash_scryptsalsa208sha256 parameter choice, which minisign relies on. */
-function scryptParams(opslimit: number, memlimit: number): { N: number; r: number; p: number } {
-  const ops = Math.max(opslimit, 32768);
-  const r = 8;
-  let nLog2 = 1;
-  let p: number;
-  if (ops < memlimit / 32) {
-    p = 1;
-    const maxN = ops / (r * 4);
-    while (nLog2 < 63 && 2 ** nLog2 <= maxN / 2) nLog2++;
-  } else {
-    const maxN = memlimit / (r * 128);
-    while (nLog2 < 63 && 2 ** nLog2 <= maxN / 2) nLog2++;
-    const maxrp = Math.min(Math.floor(ops / 4 / 2 ** nLog2), 0x3fffffff);
-    p = Math.floor(maxrp / r);
-  }
-  return { N: 2 ** nLog2, r, p };
-}
-
-export async function parseSecretKey(text: string, password?: string, what = 'secret key'): Promise<SecretKey> {
+function decodeSecretKey(text: string, what: string): Buffer {
   const all = lines(text.trim());
   comment(all[0], 'untrusted comment:', what);
   const raw = decodeBase64Line(all[1], what);
-  if (raw.length !== 158 || raw.subarray(0, 2).toString('latin1') !== 'Ed' || raw.subarray(4, 6).toString('latin1') !== 'B2') {
+  if (raw.length !== SECRET_KEY_BYTES || raw.subarray(0, 2).toString('latin1') !== 'Ed' || raw.subarray(4, 6).toString('latin1') !== 'B2') {
     throw new SignatureFormatError(`${what}: not a minisign Ed25519 secret key`);
   }
+  return raw;
+}
+
+/** Whether a secret key file is password-protected (so the caller knows to ask for one). */
+export function secretKeyIsEncrypted(text: string, what = 'secret key'): boolean {
+  return decodeSecretKey(text, what).subarray(2, 4).equals(KDF_SCRYPT);
+}
+
+/** BLAKE2b-256 over the algorithm, key id and secret key: how minisign detects a wrong password. */
+async function keyChecksum(keyId: Buffer, secretKey: Buffer): Promise<Buffer> {
+  const s = await sodium();
+  return Buffer.from(s.crypto_generichash(32, Buffer.concat([Buffer.from('Ed', 'latin1'), keyId, secretKey]), null));
+}
+
+export async function parseSecretKey(text: string, password?: string, what = 'secret key'): Promise<SecretKey> {
+  const raw = decodeSecretKey(text, what);
   const kdf = raw.subarray(2, 4);
   const salt = raw.subarray(6, 38);
-  const opslimit = Number(raw.readBigUInt64LE(38));
-  const memlimit = Number(raw.readBigUInt64LE(46));
   const keynum = Buffer.from(raw.subarray(54, 158));
   if (kdf.equals(KDF_SCRYPT)) {
-    if (password === undefined) throw new SignatureFormatError(`${what}: is password-protected; set BULKHEAD_KEY_PASSWORD`);
-    const { N, r, p } = scryptParams(opslimit, memlimit);
-    const stream = scryptSync(password, salt, keynum.length, { N, r, p, maxmem: 128 * N * r * p + 64 * 1024 * 1024 });
-    for (let i = 0; i < keynum.length; i++) keynum[i]! ^= stream[i]!;
+    if (password === undefined) throw new SignatureFormatError(`${what}: is password-protected and no password was given`);
+    // Limits above 2^53 cannot be meant; deriveKeyStream refuses them by name.
+    const limits = { opslimit: Number(raw.readBigUInt64LE(38)), memlimit: Number(raw.readBigUInt64LE(46)) };
+    try {
+      xorInto(keynum, await deriveKeyStream(password, salt, limits, keynum.length));
+    } catch (err) {
+      if (err instanceof KeyEncryptionError) throw new SignatureFormatError(`${what}: ${err.message}`);
+      throw err;
+    }
   } else if (!kdf.equals(KDF_NONE)) {
-    throw new SignatureFormatError(`${what}: unknown key derivation "${kdf.toString('latin1')}"`);
+    throw new SignatureFormatError(`${what}: unknown key derivation ${quoteValue(kdf.toString('latin1'))}`);
   }
   const keyId = keynum.subarray(0, 8);
   const secretKey = keynum.subarray(8, 72);
   const checksum = keynum.subarray(72, 104);
-  const s = await sodium();
-  const expected = s.crypto_generichash(32, Buffer.concat([Buffer.from('Ed', 'latin1'), keyId, secretKey]), null);
   // `minisign -G -W` leaves the checksum zero: it only exists to detect a wrong password.
   const unsetChecksum = kdf.equals(KDF_NONE) && checksum.every((b) => b === 0);
-  if (!unsetChecksum && !Buffer.from(expected).equals(checksum)) {
-    throw new SignatureFormatError(`${what}: checksum mismatch (wrong password, or a damaged key file)`);
+  if (!unsetChecksum && !(await keyChecksum(keyId, secretKey)).equals(checksum)) {
+    throw new SignatureFormatError(kdf.equals(KDF_SCRYPT) ? `${what}: wrong password (or a damaged key file)` : `${what}: checksum mismatch (a damaged key file)`);
   }
   return { keyId: Buffer.from(keyId), secretKey: Buffer.from(secretKey), publicKey: Buffer.from(secretKey.subarray(32, 64)) };
 }
 
-/** An unencrypted secret key file, as `minisign -G -W` writes it. Store it with mode 0600. */
-export async function formatSecretKey(key: SecretKey): Promise<string> {
-  const s = await sodium();
-  const checksum = Buffer.from(s.crypto_generichash(32, Buffer.concat([Buffer.from('Ed', 'latin1'), key.keyId, key.secretKey]), null));
-  const raw = Buffer.concat([
-    Buffer.from('Ed', 'latin1'), KDF_NONE, Buffer.from('B2', 'latin1'), Buffer.alloc(32), Buffer.alloc(16),
-    key.keyId, key.secretKey, checksum,
-  ]);
-  return `untrusted comment: minisign secret key (unencrypted)\n${raw.toString('base64')}\n`;
+export interface SecretKeyEncryption { password: string; limits?: KdfLimits }
+
+/**
+ * A secret key file as `minisign -G` writes it: encrypted with the password (minisign's KDF limits
+ * unless others are given), or unencrypted (as `minisign -G -W`) without one. Store it with mode 0600.
+ */
+export async function formatSecretKey(key: SecretKey, encryption?: SecretKeyEncryption): Promise<string> {
+  const keynum = Buffer.concat([key.keyId, key.secretKey, await keyChecksum(key.keyId, key.secretKey)]);
+  const salt = Buffer.alloc(32);
+  const limitBytes = Buffer.alloc(16);
+  if (encryption) {
+    const limits = encryption.limits ?? MINISIGN_KDF_LIMITS;
+    if (limits.memlimit < MIN_KDF_MEMLIMIT) throw new SignatureFormatError(`key derivation memlimit ${limits.memlimit} is below libsodium's minimum of ${MIN_KDF_MEMLIMIT}`);
+    salt.set(randomBytes(32));
+    limitBytes.writeBigUInt64LE(BigInt(limits.opslimit), 0);
+    limitBytes.writeBigUInt64LE(BigInt(limits.memlimit), 8);
+    xorInto(keynum, await deriveKeyStream(encryption.password, salt, limits, keynum.length));
+  }
+  const raw = Buffer.concat([Buffer.from('Ed', 'latin1'), encryption ? KDF_SCRYPT : KDF_NONE, Buffer.from('B2', 'latin1'), salt, limitBytes, keynum]);
+  return `untrusted comment: minisign ${encryption ? 'encrypted secret key' : 'secret key (unencrypted)'}\n${raw.toString('base64')}\n`;
 }
 
 export async function generateKeyPair(): Promise<SecretKey> {

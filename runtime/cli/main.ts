@@ -2,6 +2,7 @@
 // libraries it needs: dockerode, libsodium, SQLite...) is imported only when that verb runs, so
 // `bulkhead run` starts without loading the container bridge; help loads them all.
 import { Command, CommanderError } from 'commander';
+import { oneLineMessage } from '../../packages/quote-value.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -33,6 +34,12 @@ export function verbOf(argv: string[]): string | undefined {
   return undefined;
 }
 
+/** `error: unknown command 'x'\n(Did you mean y?)` as `bulkhead: unknown command 'x' (did you mean y?)`. */
+export function commanderErrorLine(text: string): string {
+  const message = text.trim().replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean');
+  return `bulkhead: ${oneLineMessage(message)}`;
+}
+
 export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('bulkhead')
     .description('Run signed multi-vendor apps in capability-scoped WebAssembly sandboxes and isolated containers')
@@ -40,7 +47,9 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .option('--data-dir <DIR>', 'device state directory (default $BULKHEAD_DATA_DIR, /var/lib/bulkhead as root, else ~/.local/share/bulkhead)')
-    .exitOverride();
+    .exitOverride()
+    // Commander's own usage errors look like ours: one line, prefixed, its suggestion on the same line.
+    .configureOutput({ outputError: (text, write) => write(`${commanderErrorLine(text)}\n`) });
   const group = VERB_GROUP[verbOf(argv) ?? ''];
   const wanted = group ? [GROUPS[group]!] : Object.values(GROUPS);
   for (const load of wanted) (await load())(program);
@@ -63,12 +72,13 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof CliError) {
-      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: err.code ?? null, message: err.message })}\n`);
-      process.stderr.write(`bulkhead: ${err.message}\n`);
+      const message = oneLineMessage(err.message);
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: err.code ?? null, message })}\n`);
+      process.stderr.write(`bulkhead: ${message}\n`);
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`bulkhead: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`bulkhead: internal error: ${oneLineMessage(err instanceof Error ? err.message : String(err))}\n`);
     if (process.env.BULKHEAD_DEBUG) console.error(err);
     process.exitCode = ExitCode.FAILURE;
   }

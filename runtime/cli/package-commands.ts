@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ArchiveError } from '../../packages/archive/archive-limits.js';
 import { packPackage, readManifestText } from '../../packages/archive/pack-package.js';
 import { inspectArchive } from '../../packages/archive/safe-archive.js';
@@ -11,12 +11,13 @@ import { preparePackageComponents } from '../apps/prepare-package-components.js'
 import { verifyPackageInto } from '../../packages/install/package-verifier.js';
 import { ManifestError, parseApplicationDescription, vendorOf } from '../../packages/manifest/application-description.js';
 import { sha256File } from '../../packages/signing/file-digest.js';
-import {
-  formatPublicKey, formatSecretKey, generateKeyPair, keyIdHex, parseSecretKey, parseSignature, SignatureFormatError,
-} from '../../packages/signing/minisign.js';
+import { verifyPackageWithKey } from '../../packages/install/key-verifier.js';
+import { generateKeyPair, keyIdHex, parseSignature } from '../../packages/signing/minisign.js';
 import { defaultSignatureFiles, parseTrustedComment, signPackageFile } from '../../packages/signing/package-signature.js';
 import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
+import { checkKeyPairTargets, passwordForNewKey, PASSWORD_ENV, readPublicKey, readSecretKey, writeKeyPair } from './key-files.js';
+import { keygenPlan, refuseSecretKeyAsSignature, signPlan, verifyPlan, type KeygenFlags, type SignFlags } from './minisign-flags.js';
 import { ExitCode } from './exit-codes.js';
 import { asCliError, emit, progressReporter, stepReporter } from './output.js';
 import { collect } from './repeatable-option.js';
@@ -24,16 +25,6 @@ import { collect } from './repeatable-option.js';
 
 function mustExist(file: string, what: string): void {
   if (!fs.existsSync(file)) throw new CliError(`${what} ${file}: no such file`, ExitCode.BAD_INPUT);
-}
-
-async function readSecretKeyFile(file: string) {
-  mustExist(file, 'secret key');
-  try {
-    return await parseSecretKey(fs.readFileSync(file, 'utf8'), process.env.BULKHEAD_KEY_PASSWORD, file);
-  } catch (err) {
-    if (err instanceof SignatureFormatError) throw new CliError(err.message, ExitCode.BAD_INPUT);
-    throw err;
-  }
 }
 
 function manifestOf(pkg: string) {
@@ -47,23 +38,25 @@ function manifestOf(pkg: string) {
 
 export function registerPackageCommands(program: Command): void {
   program.command('keygen')
-    .description('create an Ed25519 signing key pair (minisign format, interoperates with the minisign tool)')
-    .option('-o, --output <PREFIX>', 'write PREFIX.key and PREFIX.pub', 'bulkhead')
+    .description('create an Ed25519 signing key pair in minisign format; the secret key is password-protected unless -W')
+    .option('-o, --output <PREFIX>', 'write PREFIX.key and PREFIX.pub (default bulkhead)')
+    .option('-s, --secret-key <FILE>', 'secret key file (as minisign -s; default PREFIX.key)')
+    .option('-p, --public-key <FILE>', 'public key file (as minisign -p; default PREFIX.pub)')
+    .option('-W, --unencrypted', 'write the secret key without a password (as minisign -W)')
+    .option('--password-file <FILE>', `read the password from the first line of FILE (- for standard input); else $${PASSWORD_ENV}, else asked twice on a terminal`)
+    .option('--kdf-memory <SIZE>', "memory scrypt uses to stretch the password, 16MiB to 1GiB (default 1GiB, minisign's); stored in the key file, which minisign reads")
     .option('-f, --force', 'overwrite existing key files')
     .option('--json', 'machine-readable output')
-    .action(async (flags: { output: string; force?: boolean; json?: boolean }) => {
-      const keyFile = `${flags.output}.key`;
-      const pubFile = `${flags.output}.pub`;
-      for (const f of [keyFile, pubFile]) {
-        if (fs.existsSync(f) && !flags.force) throw new CliError(`${f} exists; pass --force to overwrite`, ExitCode.BAD_INPUT);
-      }
+    .action(async (flags: KeygenFlags & { passwordFile?: string; force?: boolean; json?: boolean }) => {
+      const plan = keygenPlan(flags);
+      if (!plan.encrypted && flags.passwordFile !== undefined) throw new CliError('-W writes no password; drop --password-file or -W', ExitCode.BAD_INPUT);
+      checkKeyPairTargets(plan, flags.force); // before asking for a password, not after
+      const password = plan.encrypted ? await passwordForNewKey({ passwordFile: flags.passwordFile }) : undefined;
       const key = await generateKeyPair();
-      fs.writeFileSync(keyFile, await formatSecretKey(key), { mode: 0o600 });
-      fs.chmodSync(keyFile, 0o600);
-      fs.writeFileSync(pubFile, formatPublicKey(key));
+      await writeKeyPair(key, plan, { force: flags.force, password, kdfLimits: plan.kdfLimits });
       const keyId = keyIdHex(key.keyId);
-      emit(flags.json, { keyId, secretKey: keyFile, publicKey: pubFile },
-        () => `key ${keyId}\n  secret key: ${keyFile} (unencrypted, mode 0600: keep it safe)\n  public key: ${pubFile}`);
+      emit(flags.json, { keyId, secretKey: plan.secretKey, publicKey: plan.publicKey, encrypted: plan.encrypted },
+        () => `key ${keyId}\n  secret key: ${plan.secretKey} (${plan.encrypted ? 'password-protected' : 'unencrypted'}, mode 0600: keep it safe)\n  public key: ${plan.publicKey}`);
     });
 
   program.command('pack')
@@ -88,40 +81,71 @@ export function registerPackageCommands(program: Command): void {
 
   program.command('sign')
     .description('sign a package (detached minisign signature binding its id, version, vendor and digest)')
-    .argument('<package>', '.bhpkg file')
-    .requiredOption('-k, --key <FILE>', 'secret key (BULKHEAD_KEY_PASSWORD unlocks an encrypted one)')
-    .option('-o, --output <FILE>', 'signature file (default PACKAGE.minisig)')
+    .argument('[package]', '.bhpkg file (or -m FILE)')
+    .option('-s, --secret-key <FILE>', 'secret key (as minisign -s)')
+    .option('-k, --key <FILE>', 'the same as -s')
+    .option('-x, --signature-file <FILE>', 'signature file to write (as minisign -x; default PACKAGE.minisig)')
+    .option('-o, --output <FILE>', 'the same as -x')
+    .option('-m <FILE>', 'the package, as minisign takes it')
+    .option('--password-file <FILE>', `password of an encrypted key, first line of FILE (- for standard input); else $${PASSWORD_ENV}, else asked on a terminal`)
     .option('--json', 'machine-readable output')
-    .action(async (pkg: string, flags: { key: string; output?: string; json?: boolean }) => {
+    .action(async (positional: string | undefined, flags: SignFlags & { m?: string; passwordFile?: string; json?: boolean }) => {
+      const plan = signPlan(positional, { ...flags, message: flags.m });
+      const pkg = plan.pkg;
       mustExist(pkg, 'package');
-      const key = await readSecretKeyFile(flags.key);
       const manifest = manifestOf(pkg);
-      const output = flags.output ?? `${pkg}.minisig`;
+      const key = await readSecretKey(plan.secretKey, { passwordFile: flags.passwordFile });
+      const output = plan.signatureFile;
       const binding = await signPackageFile(pkg, key, { id: manifest.metadata.id, version: manifest.metadata.version, vendor: vendorOf(manifest) }, output);
       emit(flags.json, { signature: output, keyId: keyIdHex(key.keyId), ...binding },
         () => `signed ${binding.id} ${binding.version} with key ${keyIdHex(key.keyId)}: ${output}`);
     });
 
   program.command('verify')
-    .description('fully verify a package against the trust store and device policy, without installing it')
-    .argument('<package>', '.bhpkg file')
-    .option('-s, --signature <FILE>', 'signature file (repeatable; default PACKAGE.minisig and PACKAGE.*.minisig)', collect, [])
+    .description('fully verify a package against the trust store and device policy (or against one public key with -p/-P), without installing it')
+    .argument('[package]', '.bhpkg file (or -m FILE)')
+    .option('-x, --signature <FILE>', 'signature file (as minisign -x; repeatable; default PACKAGE.minisig and PACKAGE.*.minisig)', collect, [])
+    .addOption(new Option('-s <FILE>', 'the same as -x (kept from earlier versions; minisign uses -s for the secret key, which verify never needs)').argParser(collect).default([]).hideHelp())
+    .option('-p, --public-key <FILE>', 'check the signature by this public key alone, without the trust store (as minisign -V -p)')
+    .option('-P, --public-key-base64 <BASE64>', 'the same with the key inline (as minisign -P)')
+    .option('-m <FILE>', 'the package, as minisign takes it')
     .option('--json', 'machine-readable output')
-    .action(async (pkg: string, flags: { signature: string[]; json?: boolean }, command: Command) => {
+    .action(async (positional: string | undefined, flags: { signature: string[]; s: string[]; publicKey?: string; publicKeyBase64?: string; m?: string; json?: boolean }, command: Command) => {
+      const plan = verifyPlan(positional, { signature: flags.signature, legacySignature: flags.s, publicKey: flags.publicKey, publicKeyBase64: flags.publicKeyBase64, message: flags.m });
+      const pkg = plan.pkg;
       mustExist(pkg, 'package');
+      for (const file of flags.s) {
+        if (fs.existsSync(file)) refuseSecretKeyAsSignature(file, fs.readFileSync(file, 'utf8').slice(0, 4096));
+      }
+      const signatureFiles = plan.signatureFiles.length ? plan.signatureFiles : defaultSignatureFiles(pkg);
       const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-verify-'));
       try {
+        if (plan.publicKey) {
+          const key = readPublicKey(plan.publicKey);
+          const r = await verifyPackageWithKey(pkg, staging, key, signatureFiles);
+          const v = r.verified;
+          const m = v.manifest.metadata;
+          emit(flags.json, {
+            ok: true, id: m.id, version: m.version, vendor: v.vendor, digest: v.digest, packageDigest: v.digest, size: v.size,
+            publicKey: r.keyId, trustStore: false, signatures: v.signers.map((s) => s.signatureFile), otherSignatures: r.otherSignatures,
+          }, () => [`verified ${m.id} ${m.version} (vendor ${v.vendor} as margo.yaml says) against public key ${r.keyId}`,
+            `  package digest: ${v.digest}`,
+            ...v.signers.map((s) => `  signature ${s.signatureFile}: valid`),
+            ...r.otherSignatures.map((s) => `  signature ${s.file}: by another key (${s.keyId}), not checked`),
+            '  no trust store or device policy consulted: install checks the vendor against the trust store'].join('\n'));
+          return;
+        }
         await withDevice(command, async (ctx) => {
           const v = await verifyPackageInto(pkg, staging, {
             trust: ctx.trust, policy: ctx.policy.signatures, limits: ctx.policy.archive,
-            signatureFiles: flags.signature.length ? flags.signature : defaultSignatureFiles(pkg),
+            signatureFiles,
             onProgress: progressReporter('verifying'),
           });
           const m = v.manifest.metadata;
           emit(flags.json, {
-            ok: true, id: m.id, version: m.version, vendor: v.vendor, digest: v.digest, size: v.size,
+            ok: true, id: m.id, version: m.version, vendor: v.vendor, digest: v.digest, packageDigest: v.digest, size: v.size,
             signers: v.signers.map((s) => ({ keyId: s.key.keyId, vendor: s.key.vendor, role: s.key.role, signature: s.signatureFile })),
-          }, () => [`verified ${m.id} ${m.version} from ${v.vendor} (${v.digest})`,
+          }, () => [`verified ${m.id} ${m.version} from ${v.vendor}`, `  package digest: ${v.digest}`,
             ...v.signers.map((s) => `  signed by ${s.key.vendor} (${s.key.role}, key ${s.key.keyId})`)].join('\n'));
         });
       } catch (err) {
