@@ -5,6 +5,7 @@ import * as tar from 'tar';
 import { parseApplicationDescription, referencedFiles, type ApplicationDescription } from '../manifest/application-description.js';
 import { ArchiveError } from './archive-limits.js';
 import { listPackageTree, writeReproducibleTarGz } from './package-archive.js';
+import { quoteValue } from '../quote-value.js';
 
 export async function packPackage(dir: string, output: string): Promise<{ manifest: ApplicationDescription; entries: string[] }> {
   const manifestPath = path.join(dir, 'margo.yaml');
@@ -14,7 +15,7 @@ export async function packPackage(dir: string, output: string): Promise<{ manife
   const outputRel = path.relative(dir, path.resolve(output));
   if (!outputRel.startsWith('..') && entries.includes(outputRel)) throw new ArchiveError(`output ${output} is inside the package directory`);
   for (const ref of referencedFiles(manifest)) {
-    if (!entries.includes(path.posix.normalize(ref))) throw new ArchiveError(`${manifestPath}: refers to "${ref}", which is not in ${dir}`);
+    if (!entries.includes(path.posix.normalize(ref))) throw new ArchiveError(`${manifestPath}: refers to ${quoteValue(ref)}, which is not in ${dir}`);
   }
   await writeReproducibleTarGz(dir, entries, output);
   return { manifest, entries };

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import { ArchiveError, DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './archive-limits.js';
+import { quoteValue } from '../quote-value.js';
 
 export interface ArchiveEntry {
   path: string;
@@ -22,25 +23,25 @@ const TYPES: Record<string, ArchiveEntry['type']> = {
 /** Normalises an entry path; throws if it is absolute, has "..", or is otherwise unsafe. */
 export function checkEntryPath(raw: string, where: string): string {
   if (raw.includes('\0')) throw new ArchiveError(`${where}: entry name contains a NUL byte`);
-  if (raw.includes('\\')) throw new ArchiveError(`${where}: entry "${raw}" contains a backslash`);
-  if (raw.startsWith('/')) throw new ArchiveError(`${where}: entry "${raw}" is an absolute path`);
+  if (raw.includes('\\')) throw new ArchiveError(`${where}: entry ${quoteValue(raw)} contains a backslash`);
+  if (raw.startsWith('/')) throw new ArchiveError(`${where}: entry ${quoteValue(raw)} is an absolute path`);
   const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new ArchiveError(`${where}: entry "${raw}" contains ".."`);
-  if (parts.length === 0) throw new ArchiveError(`${where}: entry "${raw}" has an empty name`);
+  if (parts.includes('..')) throw new ArchiveError(`${where}: entry ${quoteValue(raw)} contains ".."`);
+  if (parts.length === 0) throw new ArchiveError(`${where}: entry ${quoteValue(raw)} has an empty name`);
   return parts.join('/');
 }
 
 function checkLink(entry: ArchiveEntry, seen: Map<string, ArchiveEntry>, where: string): void {
   const target = entry.linkTarget ?? '';
-  if (target.startsWith('/')) throw new ArchiveError(`${where}: link "${entry.path}" points to absolute path "${target}"`);
+  if (target.startsWith('/')) throw new ArchiveError(`${where}: link ${quoteValue(entry.path)} points to absolute path ${quoteValue(target)}`);
   if (entry.type === 'hardlink') {
     const normal = checkEntryPath(target, where);
-    if (!seen.has(normal)) throw new ArchiveError(`${where}: hard link "${entry.path}" points to "${target}", which is not an earlier entry`);
+    if (!seen.has(normal)) throw new ArchiveError(`${where}: hard link ${quoteValue(entry.path)} points to ${quoteValue(target)}, which is not an earlier entry`);
     return;
   }
   const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(entry.path), target));
   if (resolved === '..' || resolved.startsWith('../')) {
-    throw new ArchiveError(`${where}: symlink "${entry.path}" points outside the archive ("${target}")`);
+    throw new ArchiveError(`${where}: symlink ${quoteValue(entry.path)} points outside the archive (${quoteValue(target)})`);
   }
 }
 
@@ -61,7 +62,7 @@ export function inspectArchive(file: string, limits: ArchiveLimits = DEFAULT_ARC
       file, sync: true, strict: true,
       onReadEntry: (e) => {
         const type = TYPES[e.type];
-        if (!type) throw new ArchiveError(`${where}: entry "${e.path}" is a ${e.type}; only files, directories and links are allowed`);
+        if (!type) throw new ArchiveError(`${where}: entry ${quoteValue(e.path)} is a ${e.type}; only files, directories and links are allowed`);
         const entry: ArchiveEntry = { path: checkEntryPath(e.path, where), type, size: e.size ?? 0, mode: e.mode ?? 0o644 };
         if (type === 'symlink' || type === 'hardlink') {
           entry.linkTarget = e.linkpath ?? '';
@@ -69,7 +70,7 @@ export function inspectArchive(file: string, limits: ArchiveLimits = DEFAULT_ARC
         }
         const previous = seen.get(entry.path);
         if (previous && !(previous.type === 'directory' && type === 'directory')) {
-          throw new ArchiveError(`${where}: entry "${entry.path}" appears twice`);
+          throw new ArchiveError(`${where}: entry ${quoteValue(entry.path)} appears twice`);
         }
         if (entries.length + 1 > limits.maxEntries) throw new ArchiveError(`${where}: more than ${limits.maxEntries} entries`, true);
         unpacked += entry.size;

@@ -45,4 +45,16 @@ export class InstalledPackages {
         .run(p.appId, p.version, p.vendor, p.digest, signers.join(','), p.installedAt);
     })();
   }
+
+  /** Key ids that signed the installed version (from its install record). */
+  signersOf(p: InstalledPackage): string[] {
+    const row = this.db.prepare('SELECT signers FROM install_history WHERE app_id = ? AND digest = ? ORDER BY id DESC LIMIT 1')
+      .get(p.appId, p.digest) as { signers: string } | undefined;
+    return row?.signers ? row.signers.split(',') : [];
+  }
+
+  /** Forgets the installed version (history stays). Returns whether there was one. */
+  remove(appId: string): boolean {
+    return this.db.prepare('DELETE FROM installed_packages WHERE app_id = ?').run(appId).changes > 0;
+  }
 }

@@ -15,6 +15,7 @@ import { sha256File } from '../signing/file-digest.js';
 import { verifyPackageSignatures, type ValidSignature } from '../signing/package-signature.js';
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from '../trust/signature-policy.js';
 import type { TrustStore } from '../trust/trust-store.js';
+import { quoteValue } from '../quote-value.js';
 
 export interface VerifyOptions {
   trust: TrustStore;
@@ -85,17 +86,17 @@ export async function verifyPackageInto(file: string, staging: string, options: 
   const vendorSigners = valid.filter((v) => v.key.role === 'vendor');
   if (policy.requiredRoles.includes('vendor') && !vendorSigners.some((v) => v.key.vendor === vendor)) {
     const who = vendorSigners.map((v) => `${v.key.vendor} (key ${v.key.keyId})`).join(', ') || 'nobody in the vendor role';
-    throw new PackageError('BH_ERR_SIG_WRONG_VENDOR', `package claims vendor "${vendor}" but is signed by ${who}`);
+    throw new PackageError('BH_ERR_SIG_WRONG_VENDOR', `package claims vendor ${quoteValue(vendor)} but is signed by ${who}`);
   }
   for (const role of policy.requiredRoles.filter((r) => r !== 'vendor')) {
-    if (!valid.some((v) => v.key.role === role)) throw new PackageError('BH_ERR_SIG_POLICY', `device policy requires a signature in role "${role}"; none was given`);
+    if (!valid.some((v) => v.key.role === role)) throw new PackageError('BH_ERR_SIG_POLICY', `device policy requires a signature in role ${quoteValue(role)}; none was given`);
   }
   if (valid.length < policy.minimumSignatures) {
     throw new PackageError('BH_ERR_SIG_POLICY', `device policy requires ${policy.minimumSignatures} signatures from distinct trusted keys; got ${valid.length}`);
   }
   const present = new Set(entries.filter((e) => e.type === 'file').map((e) => e.path));
   for (const ref of referencedFiles(manifest)) {
-    if (!present.has(path.posix.normalize(ref))) throw new PackageError('BH_ERR_MANIFEST_FILE_MISSING', `margo.yaml refers to "${ref}", which is not in the package`);
+    if (!present.has(path.posix.normalize(ref))) throw new PackageError('BH_ERR_MANIFEST_FILE_MISSING', `margo.yaml refers to ${quoteValue(ref)}, which is not in the package`);
   }
   for (const profile of manifest.deploymentProfiles.filter((p) => p.type === 'compose')) {
     for (const c of profile.components) {

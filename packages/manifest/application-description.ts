@@ -3,6 +3,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
 import schema from './application-description.schema.json' with { type: 'json' };
+import { quoteValue } from '../quote-value.js';
 
 export const APPLICATION_DESCRIPTION_SCHEMA: Record<string, unknown> = schema;
 
@@ -77,17 +78,17 @@ function describe(error: ErrorObject): string | undefined {
     case 'if': return undefined; // its "then" branch reports the real problem
     case 'required': if (error.schemaPath.includes('/anyOf/')) return undefined; break; // summarised by anyOf
     case 'anyOf': return `${at}: needs one of: repository + revision, archive, or packageLocation`;
-    case 'additionalProperties': return `${at}: unknown key "${String(p.additionalProperty)}"`;
+    case 'additionalProperties': return `${at}: unknown key ${quoteValue(String(p.additionalProperty))}`;
   }
   switch (error.keyword) {
-    case 'required': return `${at}: missing required key "${String(p.missingProperty)}"`;
+    case 'required': return `${at}: missing required key ${quoteValue(String(p.missingProperty))}`;
     case 'enum': return `${at}: must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'const': return `${at}: must be ${JSON.stringify(p.allowedValue)}`;
     case 'pattern':
       if (error.schemaPath.startsWith('#/definitions/relativePath')) {
-        return `${at}: ${JSON.stringify(pickValue(error))} must be a relative path inside the package (no leading "/", no "..")`;
+        return `${at}: ${quoteValue(pickValue(error))} must be a relative path inside the package (no leading "/", no "..")`;
       }
-      return `${at}: ${JSON.stringify(pickValue(error))} does not match ${String(p.pattern)}`;
+      return `${at}: ${quoteValue(pickValue(error))} does not match ${String(p.pattern)}`;
     default: return `${at}: ${error.message ?? 'is invalid'}`;
   }
 }
@@ -130,14 +131,14 @@ function crossReferenceProblems(app: ApplicationDescription): string[] {
   app.deploymentProfiles.forEach((profile, i) => {
     const seen = new Set<string>();
     profile.components.forEach((c, j) => {
-      if (seen.has(c.name)) problems.push(`deploymentProfiles[${i}].components[${j}].name: "${c.name}" appears twice in this profile`);
+      if (seen.has(c.name)) problems.push(`deploymentProfiles[${i}].components[${j}].name: ${quoteValue(c.name)} appears twice in this profile`);
       seen.add(c.name);
       allNames.add(c.name);
     });
   });
   for (const [name, parameter] of Object.entries(app.parameters ?? {})) {
     parameter.targets?.forEach((t, i) => t.components.forEach((c, j) => {
-      if (!allNames.has(c)) problems.push(`parameters.${name}.targets[${i}].components[${j}]: no component named "${c}"`);
+      if (!allNames.has(c)) problems.push(`parameters.${name}.targets[${i}].components[${j}]: no component named ${quoteValue(c)}`);
     }));
   }
   return problems;

@@ -1,4 +1,5 @@
 // Registry references: [oci://]HOST[:PORT]/REPO[/...][:TAG|@sha256:DIGEST]
+import { quoteValue } from '../quote-value.js';
 export interface OciReference {
   registry: string;
   repository: string;
@@ -11,7 +12,7 @@ export class ReferenceError extends Error {}
 export function parseReference(text: string): OciReference {
   const ref = text.replace(/^oci:\/\//, '');
   const slash = ref.indexOf('/');
-  if (slash <= 0) throw new ReferenceError(`"${text}": expected REGISTRY/REPOSITORY[:TAG], e.g. 127.0.0.1:5000/acme/hello`);
+  if (slash <= 0) throw new ReferenceError(`${quoteValue(text)}: expected REGISTRY/REPOSITORY[:TAG], e.g. 127.0.0.1:5000/acme/hello`);
   const registry = ref.slice(0, slash);
   let rest = ref.slice(slash + 1);
   let digest: string | undefined;
@@ -20,16 +21,16 @@ export function parseReference(text: string): OciReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new ReferenceError(`"${text}": digest must be sha256:<64 hex digits>`);
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new ReferenceError(`${quoteValue(text)}: digest must be sha256:<64 hex digits>`);
   }
   const colon = rest.lastIndexOf(':');
   if (colon >= 0) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(tag)) throw new ReferenceError(`"${text}": "${tag}" is not a valid tag`);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(tag)) throw new ReferenceError(`${quoteValue(text)}: ${quoteValue(tag)} is not a valid tag`);
   }
   if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(rest)) {
-    throw new ReferenceError(`"${text}": "${rest}" is not a valid repository name (lower case, digits, . _ - and /)`);
+    throw new ReferenceError(`${quoteValue(text)}: ${quoteValue(rest)} is not a valid repository name (lower case, digits, . _ - and /)`);
   }
   return { registry, repository: rest, tag, digest };
 }

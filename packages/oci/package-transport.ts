@@ -18,11 +18,13 @@ import {
 } from './media-types.js';
 import type { OciReference } from './oci-reference.js';
 import { referrersTag, type RegistryClient } from './registry-client.js';
+import { quoteValue } from '../quote-value.js';
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const EMPTY_CONFIG: Descriptor = { mediaType: OCI_EMPTY, digest: sha256(EMPTY_JSON), size: EMPTY_JSON.length };
 
-export interface PushResult { reference: string; digest: string; tag: string; layers: number; signatures: string[]; composeArtifacts: string[]; referrersApi: boolean }
+/** `digest` is the OCI manifest's (what a registry reference pins); `packageDigest` the .bhpkg file's (what verify and install report). */
+export interface PushResult { reference: string; digest: string; packageDigest: string; tag: string; layers: number; signatures: string[]; composeArtifacts: string[]; referrersApi: boolean }
 
 async function pushFile(client: RegistryClient, repo: string, file: string, mediaType: string, title: string): Promise<Descriptor> {
   const { sha256: digest, size } = await sha256File(file);
@@ -37,7 +39,7 @@ export async function pushPackage(client: RegistryClient, pkgFile: string, ref: 
     extractArchive(pkgFile, work, entries);
     const app = parseApplicationDescription(fs.readFileSync(path.join(work, 'margo.yaml'), 'utf8'), `${pkgFile}:margo.yaml`);
     const tag = app.metadata.version;
-    if (ref.tag && ref.tag !== tag) throw new PackageError('BH_ERR_OCI', `tag "${ref.tag}" differs from metadata.version ${tag}; Margo requires them to be equal (omit the tag)`);
+    if (ref.tag && ref.tag !== tag) throw new PackageError('BH_ERR_OCI', `tag ${quoteValue(ref.tag)} differs from metadata.version ${tag}; Margo requires them to be equal (omit the tag)`);
     if (ref.digest) throw new PackageError('BH_ERR_OCI', 'push to a tag, not a digest');
     await client.ping();
     const repo = ref.repository;
@@ -56,7 +58,8 @@ export async function pushPackage(client: RegistryClient, pkgFile: string, ref: 
         layers.push(await pushFile(client, repo, path.join(work, rel), BULKHEAD_WASM_LAYER, rel));
       }
     }
-    layers.push(await pushFile(client, repo, pkgFile, BULKHEAD_PACKAGE_LAYER, path.basename(pkgFile)));
+    const packageLayer = await pushFile(client, repo, pkgFile, BULKHEAD_PACKAGE_LAYER, path.basename(pkgFile));
+    layers.push(packageLayer);
 
     const composeArtifacts = await pushComposeArtifacts(client, app, work, repo, tag);
 
@@ -91,7 +94,7 @@ export async function pushPackage(client: RegistryClient, pkgFile: string, ref: 
       }
       signatures.push(sigStored.digest);
     }
-    return { reference: `${client.registry}/${repo}:${tag}`, digest: stored.digest, tag, layers: layers.length, signatures, composeArtifacts, referrersApi };
+    return { reference: `${client.registry}/${repo}:${tag}`, digest: stored.digest, packageDigest: packageLayer.digest, tag, layers: layers.length, signatures, composeArtifacts, referrersApi };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -115,7 +118,8 @@ async function pushComposeArtifacts(client: RegistryClient, app: ApplicationDesc
   return out;
 }
 
-export interface PullResult { packageFile: string; signatureFiles: string[]; digest: string; referrersApi: boolean }
+/** `digest` is the OCI manifest's; `packageDigest` the .bhpkg file's (checked while downloading). */
+export interface PullResult { packageFile: string; signatureFiles: string[]; digest: string; packageDigest: string; referrersApi: boolean }
 
 /** Downloads a package and its signatures; every blob's digest is checked before it is named. */
 export async function pullPackage(client: RegistryClient, ref: OciReference, outDir: string, onStep?: (msg: string) => void): Promise<PullResult> {
@@ -130,7 +134,7 @@ export async function pullPackage(client: RegistryClient, ref: OciReference, out
   const layer = manifest.layers.find((l) => l.mediaType === BULKHEAD_PACKAGE_LAYER);
   if (!layer) throw new PackageError('BH_ERR_OCI', `${ref.repository}:${reference} has no ${BULKHEAD_PACKAGE_LAYER} layer (not pushed by bulkhead?)`);
   const name = path.basename(layer.annotations?.[TITLE] ?? `${ref.repository.replace(/\//g, '-')}-${reference}.bhpkg`);
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new PackageError('BH_ERR_OCI', `refusing layer title "${name}" as a file name`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new PackageError('BH_ERR_OCI', `refusing layer title ${quoteValue(name)} as a file name`);
   fs.mkdirSync(outDir, { recursive: true });
   const packageFile = path.join(outDir, name);
   onStep?.(`downloading ${name} (${layer.size} bytes)`);
@@ -146,5 +150,5 @@ export async function pullPackage(client: RegistryClient, ref: OciReference, out
     await client.pullBlob(ref.repository, sigLayer, file, 64 * 1024);
     signatureFiles.push(file);
   }
-  return { packageFile, signatureFiles, digest: got.digest, referrersApi: viaApi };
+  return { packageFile, signatureFiles, digest: got.digest, packageDigest: layer.digest, referrersApi: viaApi };
 }

@@ -4,6 +4,7 @@
 import type Database from 'better-sqlite3';
 import { encodePublicKeyBase64, keyIdHex, parsePublicKey, type PublicKey } from '../signing/minisign.js';
 import { PackageError } from '../package-errors.js';
+import { quoteValue } from '../quote-value.js';
 
 export const SIGNER_ROLES = ['vendor', 'integrator'] as const;
 export type SignerRole = (typeof SIGNER_ROLES)[number];
@@ -46,7 +47,7 @@ export class TrustStore {
       throw new PackageError('BH_ERR_TRUST_INPUT', (err as Error).message);
     }
     if (!vendor.trim()) throw new PackageError('BH_ERR_TRUST_INPUT', 'a vendor name is required');
-    if (!SIGNER_ROLES.includes(role)) throw new PackageError('BH_ERR_TRUST_INPUT', `role "${role}": expected one of ${SIGNER_ROLES.join(', ')}`);
+    if (!SIGNER_ROLES.includes(role)) throw new PackageError('BH_ERR_TRUST_INPUT', `role ${quoteValue(role)}: expected one of ${SIGNER_ROLES.join(', ')}`);
     const id = keyIdHex(key.keyId);
     const existing = this.get(id);
     if (existing?.revokedAt) {

@@ -15,6 +15,7 @@ import { vendorId, type VendorId } from '../../packages/trust/vendor-id.js';
 import { prepareComponent } from './component-cache.js';
 import { closeGrantDirectories, openGrantDirectories } from './grant-directories.js';
 import { wasmPolicyFor, type VendorWasm } from './wasm-policy.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 export class PlanError extends Error {}
 
@@ -55,7 +56,7 @@ export async function planApp(pkg: InstalledPackage, device: DevicePolicy, dataD
   }
   const known = new Set(Object.keys(manifest.parameters ?? {}));
   for (const name of Object.keys(overrides)) {
-    if (!known.has(name)) throw new PlanError(`${pkg.appId} has no parameter "${name}" (it has: ${[...known].join(', ') || 'none'})`);
+    if (!known.has(name)) throw new PlanError(`${pkg.appId} has no parameter ${quoteValue(name)} (it has: ${[...known].join(', ') || 'none'})`);
   }
   const vendor = vendorId(vendorOf(manifest));
   const vendorWasm = wasmPolicyFor(vendor, device, dataDir);

@@ -120,6 +120,12 @@ export class AppRecords {
       .map((r) => ({ instanceId: r.instance_id, appId: r.app_id, component: r.component, vendor: r.vendor, role: r.role, state: r.state, exitCode: r.exit_code, reason: r.reason, updatedAt: r.updated_at }));
   }
 
+  /** Forgets an uninstalled app's desired and actual state (its logs and audit events stay). */
+  forget(appId: string): void {
+    this.db.prepare('DELETE FROM wasm_instances WHERE app_id = ?').run(appId);
+    this.db.prepare('DELETE FROM wasm_apps WHERE app_id = ?').run(appId);
+  }
+
   clearInstances(appId: string): void {
     this.db.prepare('DELETE FROM wasm_instances WHERE app_id = ?').run(appId);
   }

@@ -8,6 +8,7 @@ import { makeDirectoryBeneath, OutsideRootError } from '../../host-apis/capabili
 import type { ComposeFile } from './compose-file.js';
 import type { EnforcedService } from './container-policy.js';
 import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 export class DeployError extends Error {
   constructor(message: string, readonly service?: string) {
@@ -34,7 +35,7 @@ export function startOrder(services: Record<string, Record<string, unknown>>): s
     if (state.get(name) === 'done') return;
     if (state.get(name) === 'visiting') throw new DeployError(`depends_on cycle: ${[...chain, name].join(' -> ')}`);
     const svc = services[name];
-    if (!svc) throw new DeployError(`depends_on names "${name}", which is not a service`, chain[chain.length - 1]);
+    if (!svc) throw new DeployError(`depends_on names ${quoteValue(name)}, which is not a service`, chain[chain.length - 1]);
     state.set(name, 'visiting');
     for (const dep of Object.keys(dependencies(svc))) visit(dep, [...chain, name]);
     state.set(name, 'done');
@@ -121,10 +122,10 @@ function fileMounts(ctx: DeployContext, service: Record<string, unknown>): strin
     for (const ref of (service[kind] as (string | { source: string; target?: string })[] | undefined) ?? []) {
       const source = typeof ref === 'string' ? ref : ref.source;
       const decl = ctx.compose[kind]?.[source];
-      if (!decl?.file) throw new DeployError(`${kind} "${source}" must be declared with a file shipped in the package`);
+      if (!decl?.file) throw new DeployError(`${kind} ${quoteValue(source)} must be declared with a file shipped in the package`);
       const from = path.resolve(ctx.sourceDir, decl.file);
       const rel = path.relative(ctx.sourceDir, from);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) throw new DeployError(`${kind} "${source}": file ${decl.file} is outside the package`);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) throw new DeployError(`${kind} ${quoteValue(source)}: file ${decl.file} is outside the package`);
       const copy = path.join(ctx.secretsDir, kind, source);
       fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o700 });
       fs.rmSync(copy, { force: true });

@@ -6,6 +6,7 @@ import { Ajv2019, type ErrorObject, type ValidateFunction } from 'ajv/dist/2019.
 import YAML from 'yaml';
 import { jsonPointerToPath } from '../../packages/manifest/application-description.js';
 import { interpolateDocument, InterpolationError } from './compose-interpolation.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 export class ComposeError extends Error {
   constructor(readonly source: string, readonly problems: string[]) {
@@ -76,8 +77,8 @@ function schemaProblem(e: ErrorObject): string | undefined {
   const at = jsonPointerToPath(e.instancePath);
   const p = e.params as Record<string, unknown>;
   if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') return undefined;
-  if (e.keyword === 'additionalProperties') return `${at}: unknown key "${String(p.additionalProperty)}"`;
-  if (e.keyword === 'required') return `${at}: missing required key "${String(p.missingProperty)}"`;
+  if (e.keyword === 'additionalProperties') return `${at}: unknown key ${quoteValue(String(p.additionalProperty))}`;
+  if (e.keyword === 'required') return `${at}: missing required key ${quoteValue(String(p.missingProperty))}`;
   return `${at}: ${e.message}`;
 }
 

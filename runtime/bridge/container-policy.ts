@@ -5,6 +5,7 @@
 // addresses, bind mounts only under the vendor's own data root.
 import path from 'node:path';
 import type { ComposeFile } from './compose-file.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 export interface VendorContainerPolicy {
   /** Bind mounts must resolve inside this directory. */
@@ -115,15 +116,15 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     if (s.privileged === true) refuse('privileged', 'privileged containers are not allowed');
     const networkMode = s.network_mode as string | undefined;
     if (networkMode !== undefined && networkMode !== 'none') {
-      refuse('network_mode', `network_mode "${networkMode}" is not allowed; containers join their vendor's network${networkMode === 'host' ? ' (host networking would bypass it)' : ''}`);
+      refuse('network_mode', `network_mode ${quoteValue(networkMode)} is not allowed; containers join their vendor's network${networkMode === 'host' ? ' (host networking would bypass it)' : ''}`);
     }
     for (const ns of ['pid', 'ipc', 'userns_mode'] as const) {
-      if (s[ns] !== undefined) refuse(ns, `${ns} "${String(s[ns])}" is not allowed (sharing a host namespace breaks isolation)`);
+      if (s[ns] !== undefined) refuse(ns, `${ns} ${quoteValue(String(s[ns]))} is not allowed (sharing a host namespace breaks isolation)`);
     }
     if (Array.isArray(s.devices) && s.devices.length > 0) refuse('devices', `host devices are not allowed (${(s.devices as unknown[]).map(String).join(', ')})`);
     const image = s.image as string | undefined;
     if (!image) refuse('image', 'an image is required');
-    else if (policy.requireImageDigest && !/@sha256:[0-9a-f]{64}$/.test(image)) refuse('image-digest', `image "${image}" must be pinned by digest (name@sha256:...)`);
+    else if (policy.requireImageDigest && !/@sha256:[0-9a-f]{64}$/.test(image)) refuse('image-digest', `image ${quoteValue(image)} must be pinned by digest (name@sha256:...)`);
 
     const capAdd = ((s.cap_add as string[] | undefined) ?? []).map(normCap);
     const allowed = new Set(policy.capAdd.map(normCap));
@@ -133,14 +134,14 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     for (const opt of (s.security_opt as string[] | undefined) ?? []) {
       const o = opt.replace(/\s+/g, '').toLowerCase();
       if (/^(seccomp|apparmor|systempaths)[=:]unconfined$/.test(o) || /^label[=:]disable$/.test(o) || /^no-new-privileges[=:]false$/.test(o)) {
-        refuse('security_opt', `security_opt "${opt}" weakens confinement`);
+        refuse('security_opt', `security_opt ${quoteValue(opt)} weakens confinement`);
       }
     }
 
     const ports: PublishedPort[] = [];
     (s.ports as unknown[] | undefined)?.forEach((spec, i) => {
       const p = parsePort(spec);
-      if (!p) return refuse('ports', `ports[${i}] "${JSON.stringify(spec)}" is not a port mapping`);
+      if (!p) return refuse('ports', `ports[${i}] ${quoteValue(spec)} is not a port mapping`);
       const range = policy.ports.to < policy.ports.from ? 'this vendor has no port range assigned' : `this vendor's range is ${policy.ports.from}-${policy.ports.to}`;
       if (p.published === undefined) return refuse('ports', `ports[${i}] publishes container port ${p.target} on a random host port; ${range}`);
       if (p.published < policy.ports.from || p.published > policy.ports.to) {
@@ -154,7 +155,7 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     const mounts: Mount[] = [];
     (s.volumes as unknown[] | undefined)?.forEach((spec, i) => {
       const m = parseMount(spec, baseDir);
-      if (!m) return refuse('volumes', `volumes[${i}] "${JSON.stringify(spec)}" is not a volume`);
+      if (!m) return refuse('volumes', `volumes[${i}] ${quoteValue(spec)} is not a volume`);
       if (m.type === 'bind') {
         if (ENGINE_SOCKETS.test(m.source!)) return refuse('engine-socket', `volumes[${i}] mounts the container engine's socket (${m.source})`);
         if (!isInside(policy.dataRoot, m.source!)) return refuse('bind-mount', `volumes[${i}] bind-mounts ${m.source}, outside this vendor's data root ${policy.dataRoot}`);
@@ -165,7 +166,7 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     const adjustments: string[] = [];
     const limits = ((s.deploy as { resources?: { limits?: Record<string, unknown> } } | undefined)?.resources?.limits) ?? {};
     const declaredMemory = parseComposeBytes(limits.memory ?? s.mem_limit);
-    if (declaredMemory !== undefined && Number.isNaN(declaredMemory)) refuse('memory', `memory limit "${String(limits.memory ?? s.mem_limit)}" is not a size`);
+    if (declaredMemory !== undefined && Number.isNaN(declaredMemory)) refuse('memory', `memory limit ${quoteValue(String(limits.memory ?? s.mem_limit))} is not a size`);
     const declaredCpus = limits.cpus ?? s.cpus;
     const cpus = declaredCpus === undefined ? undefined : Number(declaredCpus);
     const declaredPids = (limits.pids ?? s.pids_limit) as number | undefined;

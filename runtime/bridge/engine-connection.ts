@@ -3,6 +3,7 @@
 // else the usual sockets.
 import fs from 'node:fs';
 import Docker from 'dockerode';
+import { quoteValue } from '../../packages/quote-value.js';
 
 export class EngineError extends Error {}
 
@@ -13,7 +14,7 @@ export function engineSocket(explicit?: string, env: NodeJS.ProcessEnv = process
   if (host) {
     if (host.startsWith('unix://')) return host.slice('unix://'.length);
     if (host.startsWith('/')) return host;
-    throw new EngineError(`engine address "${host}": only unix sockets are supported (unix:///path/to.sock)`);
+    throw new EngineError(`engine address ${quoteValue(host)}: only unix sockets are supported (unix:///path/to.sock)`);
   }
   const found = CANDIDATES.find((p) => fs.existsSync(p));
   if (!found) throw new EngineError(`no container engine socket found (tried ${CANDIDATES.join(', ')}); set DOCKER_HOST=unix:///path/to.sock`);

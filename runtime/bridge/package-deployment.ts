@@ -7,6 +7,7 @@ import { checkComposeArchive } from '../../packages/archive/compose-archive.js';
 import { extractArchive } from '../../packages/archive/safe-archive.js';
 import { parseApplicationDescription, vendorOf, type ApplicationDescription } from '../../packages/manifest/application-description.js';
 import type { ComposeFile } from './compose-file.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 export class PackageDeploymentError extends Error {}
 
@@ -27,7 +28,7 @@ export function composeComponent(packageDir: string, component: string | undefin
   const chosen = component ? components.find((c) => c.name === component) : components.length === 1 ? components[0] : undefined;
   if (!chosen) {
     throw new PackageDeploymentError(component
-      ? `${manifest.metadata.id} has no compose component "${component}" (it has: ${components.map((c) => c.name).join(', ')})`
+      ? `${manifest.metadata.id} has no compose component ${quoteValue(component)} (it has: ${components.map((c) => c.name).join(', ')})`
       : `${manifest.metadata.id} has several compose components; choose one with --component (${components.map((c) => c.name).join(', ')})`);
   }
   const props = (chosen.properties ?? {}) as { archive?: string; images?: string[] };
@@ -37,7 +38,7 @@ export function composeComponent(packageDir: string, component: string | undefin
   fs.rmSync(unpackRoot, { recursive: true, force: true });
   extractArchive(archive, unpackRoot, entries);
   for (const name of Object.keys(overrides)) {
-    if (!manifest.parameters?.[name]) throw new PackageDeploymentError(`--param ${name}: ${manifest.metadata.id} declares no parameter "${name}"`);
+    if (!manifest.parameters?.[name]) throw new PackageDeploymentError(`--param ${name}: ${manifest.metadata.id} declares no parameter ${quoteValue(name)}`);
   }
   const environment: Record<string, string> = {};
   for (const [name, parameter] of Object.entries(manifest.parameters ?? {})) {

@@ -1,5 +1,6 @@
 // Splits a Compose string command the way Compose does (shell-like words, quotes, backslashes),
 // without running a shell.
+import { quoteValue } from '../../packages/quote-value.js';
 export function shellWords(text: string): string[] {
   const out: string[] = [];
   let current = '';
@@ -26,7 +27,7 @@ export function shellWords(text: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new Error(`unterminated ${quote} quote in "${text}"`);
+  if (quote) throw new Error(`unterminated ${quote} quote in ${quoteValue(text)}`);
   if (inWord) out.push(current);
   return out;
 }

@@ -20,6 +20,7 @@ import { withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { emit, progressReporter, stepReporter as say } from './output.js';
 import { collect, parseParamFlags } from './repeatable-option.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 
 interface ComposeFlags { file?: string; vendor?: string; app?: string; component?: string; param: string[]; profile: string[]; envFile?: string; json?: boolean; host?: string }
@@ -39,7 +40,7 @@ function prepare(flags: ComposeFlags, ctx: DeviceContext) {
   let variables: Record<string, string> = {};
   if (flags.app) {
     const installed = ctx.installed.get(flags.app);
-    if (!installed) throw new CliError(`no installed application "${flags.app}" (bulkhead install it first)`, ExitCode.BAD_INPUT);
+    if (!installed) throw new CliError(`no installed application ${quoteValue(flags.app)} (bulkhead install it first)`, ExitCode.BAD_INPUT);
     vendor = vendorId(installed.vendor);
     if (flags.vendor && flags.vendor !== vendor) throw new CliError(`--vendor ${flags.vendor}: ${flags.app} belongs to ${vendor}`, ExitCode.BAD_INPUT);
     let component;
@@ -195,7 +196,7 @@ export function registerComposeCommands(program: Command): void {
     .action(async (service: string | undefined, flags: ComposeFlags & { tail: string }, command: Command) => {
       await withDevice(command, async (ctx) => {
         const p = prepare(flags, ctx);
-        if (service && !p.loaded.file.services[service]) throw new CliError(`no service "${service}" in ${p.file}`, ExitCode.BAD_INPUT);
+        if (service && !p.loaded.file.services[service]) throw new CliError(`no service ${quoteValue(service)} in ${p.file}`, ExitCode.BAD_INPUT);
         const text = await composeLogs(await engine(flags.host), p.identity, service, Number(flags.tail) || 200);
         if (text) process.stdout.write(`${text}\n`);
       });

@@ -15,11 +15,13 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   wasm: () => import('./wasm-commands.js').then((m) => m.registerWasmCommands),
   compose: () => import('./compose-commands.js').then((m) => m.registerComposeCommands),
   apps: () => import('./app-commands.js').then((m) => m.registerAppCommands),
+  installed: () => import('./installed-commands.js').then((m) => m.registerInstalledCommands),
 };
 const VERB_GROUP: Record<string, keyof typeof GROUPS> = {
   run: 'run', keygen: 'package', pack: 'package', sign: 'package', verify: 'package', inspect: 'package', install: 'package',
   trust: 'trust', push: 'registry', pull: 'registry', wasm: 'wasm', compose: 'compose',
   start: 'apps', stop: 'apps', status: 'apps', logs: 'apps', audit: 'apps', daemon: 'apps',
+  list: 'installed', uninstall: 'installed',
 };
 
 /** The verb in argv, skipping global options (and --data-dir's value). */

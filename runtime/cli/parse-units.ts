@@ -1,4 +1,5 @@
 // Parsers for human-written sizes and durations on the command line.
+import { quoteValue } from '../../packages/quote-value.js';
 
 export class UnitError extends Error {}
 
@@ -16,10 +17,10 @@ export function parseSize(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const factor = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
   if (!match || factor === undefined) {
-    throw new UnitError(`"${text}" is not a size; use a number with an optional unit, e.g. 64MiB, 512K, 1G`);
+    throw new UnitError(`${quoteValue(text)} is not a size; use a number with an optional unit, e.g. 64MiB, 512K, 1G`);
   }
   const bytes = Math.floor(Number(match[1]) * factor);
-  if (bytes <= 0) throw new UnitError(`size "${text}" must be greater than zero`);
+  if (bytes <= 0) throw new UnitError(`size ${quoteValue(text)} must be greater than zero`);
   return bytes;
 }
 
@@ -28,8 +29,8 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60
 /** "250ms", "2s", "1.5m", "3" (seconds) -> milliseconds. */
 export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|)\s*$/i.exec(text);
-  if (!match) throw new UnitError(`"${text}" is not a duration; use e.g. 500ms, 2s, 1m`);
+  if (!match) throw new UnitError(`${quoteValue(text)} is not a duration; use e.g. 500ms, 2s, 1m`);
   const ms = Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase()]!;
-  if (ms <= 0) throw new UnitError(`duration "${text}" must be greater than zero`);
+  if (ms <= 0) throw new UnitError(`duration ${quoteValue(text)} must be greater than zero`);
   return ms;
 }

@@ -64,7 +64,8 @@ export function registerRegistryCommands(program: Command): void {
       const client = clientFor(ref, flags);
       try {
         const r = await pushPackage(client, pkg, ref, defaultSignatureFiles(pkg), step(flags.json));
-        emit(flags.json, r, () => [`pushed ${r.reference} (${r.digest}), ${r.layers} layers, ${r.signatures.length} signature(s) as referrers${r.referrersApi ? '' : ' (tag-schema fallback)'}`,
+        emit(flags.json, { ...r, manifestDigest: r.digest }, () => [`pushed ${r.reference}, ${r.layers} layers, ${r.signatures.length} signature(s) as referrers${r.referrersApi ? '' : ' (tag-schema fallback)'}`,
+          `  package digest: ${r.packageDigest}`, `  manifest digest: ${r.digest}`,
           ...r.composeArtifacts.map((a) => `  compose archive ${a}`)].join('\n'));
       } catch (err) {
         throw asCliError(err);
@@ -82,7 +83,8 @@ export function registerRegistryCommands(program: Command): void {
       const client = clientFor(ref, flags);
       try {
         const r = await pullPackage(client, ref, flags.output, step(flags.json));
-        emit(flags.json, r, () => `pulled ${r.packageFile} (${r.digest}) with ${r.signatureFiles.length} signature(s)`);
+        emit(flags.json, { ...r, manifestDigest: r.digest }, () => [`pulled ${r.packageFile} with ${r.signatureFiles.length} signature(s)`,
+          `  package digest: ${r.packageDigest}`, `  manifest digest: ${r.digest}`].join('\n'));
       } catch (err) {
         throw asCliError(err);
       } finally {

@@ -1,5 +1,6 @@
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 /** Commander accumulator for repeatable options (`--dir a --dir b`). */
 export function collect(value: string, previous: string[]): string[] {
@@ -11,7 +12,7 @@ export function parseParamFlags(params: readonly string[]): Record<string, strin
   const out: Record<string, string> = {};
   for (const p of params) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new CliError(`--param "${p}": expected NAME=VALUE`, ExitCode.BAD_INPUT);
+    if (eq <= 0) throw new CliError(`--param ${quoteValue(p)}: expected NAME=VALUE`, ExitCode.BAD_INPUT);
     out[p.slice(0, eq)] = p.slice(eq + 1);
   }
   return out;

@@ -13,6 +13,7 @@ import { ExitCode } from './exit-codes.js';
 import { CliError } from './cli-error.js';
 import { parseDuration, parseSize, UnitError } from './parse-units.js';
 import { collect } from './repeatable-option.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 export const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
 
@@ -36,15 +37,15 @@ export function parseDirFlag(text: string, forceReadOnly = false): PreopenGrant 
   }
   const [host, guest, ...rest] = spec.split('::');
   if (!host || rest.length > 0 || guest === '') {
-    throw new CliError(`--dir "${text}": expected HOST_DIR[::GUEST_DIR][:ro]`, ExitCode.BAD_INPUT);
+    throw new CliError(`--dir ${quoteValue(text)}: expected HOST_DIR[::GUEST_DIR][:ro]`, ExitCode.BAD_INPUT);
   }
   let st: fs.Stats;
   try {
     st = fs.statSync(host);
   } catch {
-    throw new CliError(`--dir "${text}": host directory ${host} does not exist`, ExitCode.BAD_INPUT);
+    throw new CliError(`--dir ${quoteValue(text)}: host directory ${host} does not exist`, ExitCode.BAD_INPUT);
   }
-  if (!st.isDirectory()) throw new CliError(`--dir "${text}": ${host} is not a directory`, ExitCode.BAD_INPUT);
+  if (!st.isDirectory()) throw new CliError(`--dir ${quoteValue(text)}: ${host} is not a directory`, ExitCode.BAD_INPUT);
   return { hostPath: path.resolve(host), guestPath: guest ?? host, readOnly };
 }
 
@@ -52,7 +53,7 @@ export function parseDirFlag(text: string, forceReadOnly = false): PreopenGrant 
 export function parseEnvFlag(text: string, hostEnv: NodeJS.ProcessEnv = process.env): [string, string] {
   const eq = text.indexOf('=');
   const name = eq === -1 ? text : text.slice(0, eq);
-  if (!/^[^=\0]+$/.test(name)) throw new CliError(`--env "${text}": expected NAME=VALUE`, ExitCode.BAD_INPUT);
+  if (!/^[^=\0]+$/.test(name)) throw new CliError(`--env ${quoteValue(text)}: expected NAME=VALUE`, ExitCode.BAD_INPUT);
   if (eq !== -1) return [name, text.slice(eq + 1)];
   const inherited = hostEnv[name];
   if (inherited === undefined) throw new CliError(`--env ${name}: not set in the host environment; use ${name}=VALUE`, ExitCode.BAD_INPUT);
@@ -84,7 +85,7 @@ Exit status: the guest's own exit code; otherwise 124 timeout, 125 bad input,
 
 async function runCommand(modulePath: string, guestArgs: string[], flags: RunFlags, dataDir: string): Promise<number> {
   if (!ISOLATION_LEVELS.includes(flags.isolation as IsolationLevel)) {
-    throw new CliError(`--isolation "${flags.isolation}": expected one of ${ISOLATION_LEVELS.join(', ')}`, ExitCode.BAD_INPUT);
+    throw new CliError(`--isolation ${quoteValue(flags.isolation)}: expected one of ${ISOLATION_LEVELS.join(', ')}`, ExitCode.BAD_INPUT);
   }
   const isolation = flags.isolation as IsolationLevel;
   let memoryCapBytes = DEFAULT_MAX_MEMORY;

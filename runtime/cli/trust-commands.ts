@@ -6,6 +6,7 @@ import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { asCliError, emit } from './output.js';
+import { quoteValue } from '../../packages/quote-value.js';
 
 export function registerTrustCommands(program: Command): void {
   const trust = program.command('trust').description('manage which keys may sign packages for which vendor');
@@ -56,7 +57,7 @@ export function registerTrustCommands(program: Command): void {
     .option('--reason <TEXT>', 'why (shown when a package signed by it is refused)', '')
     .option('--json', 'machine-readable output')
     .action(async (keyId: string, flags: { reason: string; json?: boolean }, command: Command) => {
-      if (!/^[0-9a-fA-F]{16}$/.test(keyId)) throw new CliError(`"${keyId}" is not a key id (16 hex digits)`, ExitCode.BAD_INPUT);
+      if (!/^[0-9a-fA-F]{16}$/.test(keyId)) throw new CliError(`${quoteValue(keyId)} is not a key id (16 hex digits)`, ExitCode.BAD_INPUT);
       try {
         await withDevice(command, (ctx) => {
           const k = ctx.trust.revoke(keyId, flags.reason);
