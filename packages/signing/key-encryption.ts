@@ -15,10 +15,11 @@ export const MINISIGN_KDF_LIMITS: KdfLimits = { opslimit: 33554432, memlimit: 10
 /** libsodium's minimum memlimit for this KDF (16 MiB); anything below it is refused when writing. */
 export const MIN_KDF_MEMLIMIT = 16 * 1024 * 1024;
 
-// A key file is input: its limits are checked before any memory is committed to them. minisign
-// writes at most 1 GiB / 2^25; 4x that is still allowed, a damaged or hostile file is not.
-const MAX_SCRYPT_MEMORY = 4 * 1024 * 1024 * 1024;
-const MAX_OPSLIMIT = 2 ** 32;
+// A key file is input: its limits are checked before any memory or time is committed to them.
+// minisign writes at most 1 GiB and 2^25 operations (a few seconds); 4x that is still allowed,
+// a damaged or hostile file asking for minutes or gigabytes more is not.
+const MAX_SCRYPT_MEMORY = 4 * MINISIGN_KDF_LIMITS.memlimit + 1024 * 1024;
+const MAX_OPSLIMIT = 4 * MINISIGN_KDF_LIMITS.opslimit;
 
 export interface ScryptParameters { N: number; r: number; p: number }
 

@@ -22,8 +22,8 @@ export function uninstallApp(db: Database.Database, dataDir: string, installed: 
     }
     const app = records.app(appId);
     if (app && (app.desired === 'running' || app.actual === 'running' || app.actual === 'starting')) {
-      const state = app.desired === 'running' ? `it is ${app.actual === 'running' ? 'running' : `meant to run (actual: ${app.actual})`}` : `it is still ${app.actual}`;
-      throw new UninstallError(`${appId} cannot be uninstalled: ${state}; stop it first (bulkhead stop ${appId})`);
+      const state = app.actual === 'running' || app.actual === 'starting' ? `it is ${app.actual}` : `it is started (desired state: running, actual: ${app.actual})`;
+      throw new UninstallError(`${appId} cannot be uninstalled while ${state}; stop it first (bulkhead stop ${appId})`);
     }
     installed.remove(appId);
     records.forget(appId);
