@@ -15,9 +15,10 @@ export const PASSWORD_MAX_BYTES = 1023;
 export function promptHidden(prompt: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) return Promise.reject(new CliError('cannot prompt for a password: standard input is not a terminal', ExitCode.BAD_INPUT));
-  process.stderr.write(prompt);
+  // Echo off before the prompt shows: anything typed after seeing it must not appear.
   input.setRawMode(true);
   input.resume();
+  process.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     const bytes: number[] = [];
     const finish = (error?: CliError) => {
