@@ -263,9 +263,9 @@ test('inspect shows contents and signatures, marked unverified; --json is parsea
 
 test('keygen refuses to overwrite keys', async () => {
   const dir = tempDir();
-  assert.is((await runCli(['keygen', '-o', path.join(dir, 'k')])).code, 0);
+  assert.is((await runCli(['keygen', '-W', '-o', path.join(dir, 'k')])).code, 0);
   assert.is(fs.statSync(path.join(dir, 'k.key')).mode & 0o777, 0o600);
-  const again = await runCli(['keygen', '-o', path.join(dir, 'k')]);
+  const again = await runCli(['keygen', '-W', '-o', path.join(dir, 'k')]);
   assert.is(again.code, 125);
   assert.match(again.stderr, /exists; pass --force/);
 });
