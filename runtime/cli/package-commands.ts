@@ -27,6 +27,21 @@ function mustExist(file: string, what: string): void {
   if (!fs.existsSync(file)) throw new CliError(`${what} ${file}: no such file`, ExitCode.BAD_INPUT);
 }
 
+/** The first 4 KiB of a file ('' if unreadable: the signature check then says why). */
+function readHead(file: string): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(4096);
+      return buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
 function manifestOf(pkg: string) {
   try {
     return parseApplicationDescription(readManifestText(pkg), `${pkg}:margo.yaml`);
@@ -114,9 +129,7 @@ export function registerPackageCommands(program: Command): void {
       const plan = verifyPlan(positional, { signature: flags.signature, legacySignature: flags.s, publicKey: flags.publicKey, publicKeyBase64: flags.publicKeyBase64, message: flags.m });
       const pkg = plan.pkg;
       mustExist(pkg, 'package');
-      for (const file of flags.s) {
-        if (fs.existsSync(file)) refuseSecretKeyAsSignature(file, fs.readFileSync(file, 'utf8').slice(0, 4096));
-      }
+      for (const file of flags.s) refuseSecretKeyAsSignature(file, readHead(file));
       const signatureFiles = plan.signatureFiles.length ? plan.signatureFiles : defaultSignatureFiles(pkg);
       const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-verify-'));
       try {

@@ -1,11 +1,12 @@
 // `bulkhead wasm sign|verify`: signatures embedded in a single WebAssembly module or component.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { keyIdHex, parsePublicKey, parseSecretKey, SignatureFormatError, type PublicKey } from '../../packages/signing/minisign.js';
+import { keyIdHex, parsePublicKey, SignatureFormatError, type PublicKey } from '../../packages/signing/minisign.js';
 import { signWasm, verifyWasm } from '../../packages/signing/wasm-signature.js';
 import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
+import { PASSWORD_ENV, readSecretKey } from './key-files.js';
 import { asCliError, emit } from './output.js';
 import { collect } from './repeatable-option.js';
 
@@ -37,19 +38,14 @@ export function registerWasmCommands(program: Command): void {
     .description('sign a module or component; signing a signed module adds a signature')
     .argument('<module>', '.wasm file')
     .requiredOption('-k, --key <FILE>', 'secret key (minisign format)')
+    .option('--password-file <FILE>', `password of an encrypted key, first line of FILE (- for standard input); else $${PASSWORD_ENV}, else asked on a terminal`)
     .option('-o, --output <FILE>', 'signed module to write (default: in place)')
     .option('--detached <FILE>', 'write the signature to FILE and leave the module unchanged')
     .option('--delimit', 'end the signed part with a delimiter so sections can be appended and signed later')
     .option('--json', 'machine-readable output')
-    .action(async (modulePath: string, flags: { key: string; output?: string; detached?: string; delimit?: boolean; json?: boolean }) => {
+    .action(async (modulePath: string, flags: { key: string; passwordFile?: string; output?: string; detached?: string; delimit?: boolean; json?: boolean }) => {
       const bytes = readFile(modulePath, 'module');
-      let key;
-      try {
-        key = await parseSecretKey(readFile(flags.key, 'secret key').toString('utf8'), process.env.BULKHEAD_KEY_PASSWORD, flags.key);
-      } catch (err) {
-        if (err instanceof SignatureFormatError) throw new CliError(err.message, ExitCode.BAD_INPUT);
-        throw err;
-      }
+      const key = await readSecretKey(flags.key, { passwordFile: flags.passwordFile });
       try {
         const existing = flags.detached && fs.existsSync(flags.detached) ? fs.readFileSync(flags.detached) : undefined;
         const r = await signWasm(bytes, key, { delimit: flags.delimit, detached: Boolean(flags.detached), detachedSignature: existing });
