@@ -28,10 +28,15 @@ function jsonText(value: unknown): string {
 }
 
 /**
- * The last line of defence for whole messages (which may embed values nobody quoted): one line,
- * at most `max` characters. Errors are printed through it, so no input can flood a terminal or log.
+ * The last line of defence for whole messages (which may embed values nobody quoted): at most
+ * `max` characters, so no input can flood a terminal or a log. Errors are printed through it.
+ * Line breaks a message means (a list of policy violations) are kept; `oneLine` joins them.
  */
-export function oneLineMessage(message: string, max = 2000): string {
-  const line = message.replace(/\s*[\r\n]+\s*/g, ' ');
-  return line.length <= max ? line : `${line.slice(0, max)}… (message cut at ${max} of ${line.length} characters)`;
+export function boundedMessage(message: string, max = 4000): string {
+  return message.length <= max ? message : `${message.slice(0, max)}… (message cut at ${max} of ${message.length} characters)`;
+}
+
+/** A message as one line (for errors whose source splits them, like commander's suggestions). */
+export function oneLine(message: string): string {
+  return message.replace(/\s*[\r\n]+\s*/g, ' ');
 }

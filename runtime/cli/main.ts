@@ -2,7 +2,7 @@
 // libraries it needs: dockerode, libsodium, SQLite...) is imported only when that verb runs, so
 // `bulkhead run` starts without loading the container bridge; help loads them all.
 import { Command, CommanderError } from 'commander';
-import { oneLineMessage } from '../../packages/quote-value.js';
+import { boundedMessage, oneLine } from '../../packages/quote-value.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -39,7 +39,7 @@ export function verbOf(argv: string[]): string | undefined {
 /** `error: unknown command 'x'\n(Did you mean y?)` as `bulkhead: unknown command 'x' (did you mean y?)`. */
 export function commanderErrorLine(text: string): string {
   const message = text.trim().replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean');
-  return `bulkhead: ${oneLineMessage(message)}`;
+  return `bulkhead: ${boundedMessage(oneLine(message))}`;
 }
 
 export async function buildProgram(argv: string[] = []): Promise<Command> {
@@ -74,13 +74,13 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof CliError) {
-      const message = oneLineMessage(err.message);
+      const message = boundedMessage(err.message);
       if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: err.code ?? null, message })}\n`);
       process.stderr.write(`bulkhead: ${message}\n`);
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`bulkhead: internal error: ${oneLineMessage(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`bulkhead: internal error: ${boundedMessage(oneLine(err instanceof Error ? err.message : String(err)))}\n`);
     if (process.env.BULKHEAD_DEBUG) console.error(err);
     process.exitCode = ExitCode.FAILURE;
   }

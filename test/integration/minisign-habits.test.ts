@@ -192,13 +192,17 @@ test('mistakes on the command line: one prefixed line, exit 125, never commander
   assert.is((await runCli(['sign', '--help'])).code, 0);
 });
 
-test('a 10 MB metadata.id is quoted cut, on one short line', async () => {
+test('a 10 MB metadata.id (or key name) is quoted cut: a short error, not 10 MB on stderr', async () => {
   const dir = makePackageDir({ id: 'x'.repeat(10_000_000) });
   const r = await runCli(['pack', dir, '-o', path.join(tempDir(), 'big.bhpkg')]);
   assert.is(r.code, 125);
   assert.ok(r.stderr.length < 1000, `${r.stderr.length} bytes on stderr`);
-  assert.match(r.stderr, /^bulkhead: .*metadata\.id: "x{80}…" \(10000000 characters\) does not match/);
-  assert.is(r.stderr.split('\n').length, 2);
+  assert.match(r.stderr, /^bulkhead: \S+margo\.yaml is not a valid application description:\n {2}- metadata\.id: "x{80}…" \(10000000 characters\) does not match /);
+  const key = makePackageDir({ manifestExtra: `? ${'k'.repeat(1_000_000)}\n: 1\n` });
+  const k = await runCli(['pack', key, '-o', path.join(tempDir(), 'key.bhpkg')]);
+  assert.is(k.code, 125);
+  assert.ok(k.stderr.length < 1000, `${k.stderr.length} bytes on stderr`);
+  assert.match(k.stderr, /unknown key "k{80}…" \(1000000 characters\)/);
 });
 
 test.run();

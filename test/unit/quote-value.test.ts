@@ -1,7 +1,7 @@
 // Quoting user input in error messages: cut, escaped, one line, whatever the input.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { oneLineMessage, QUOTED_VALUE_MAX, quoteValue } from '../../packages/quote-value.js';
+import { boundedMessage, oneLine, QUOTED_VALUE_MAX, quoteValue } from '../../packages/quote-value.js';
 import { commanderErrorLine } from '../../runtime/cli/main.js';
 
 test('short values are quoted as JSON strings, unchanged', () => {
@@ -31,11 +31,12 @@ test('a cut never splits a surrogate pair', () => {
   assert.ok(q.startsWith(`"${'x'.repeat(QUOTED_VALUE_MAX - 1)}…"`));
 });
 
-test('whole messages are printed as one bounded line', () => {
-  assert.is(oneLineMessage('a\n  b\r\nc'), 'a b c');
-  const long = oneLineMessage('y'.repeat(50_000));
-  assert.ok(long.length < 2100);
-  assert.match(long, /message cut at 2000 of 50000 characters/);
+test('whole messages are bounded; oneLine joins lines', () => {
+  assert.is(oneLine('a\n  b\r\nc'), 'a b c');
+  assert.is(boundedMessage('a\nb'), 'a\nb');
+  const long = boundedMessage('y'.repeat(50_000));
+  assert.ok(long.length < 4100);
+  assert.match(long, /message cut at 4000 of 50000 characters/);
 });
 
 test("commander's errors become our one-line, prefixed form", () => {
