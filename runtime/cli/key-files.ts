@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isatty } from 'node:tty';
 import { quoteValue } from '../../packages/quote-value.js';
 import { KeyEncryptionError, type KdfLimits } from '../../packages/signing/key-encryption.js';
 import {
@@ -40,7 +41,10 @@ function firstLine(file: string): string {
       try {
         n = fs.readSync(fd, buf, length, buf.length - length, null);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue; // a non-blocking stdin pipe not ready yet
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') { // a non-blocking stdin pipe not ready yet
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+          continue;
+        }
         throw usage(`--password-file ${file}: ${describeFsError(err)}`);
       }
       length += n;
@@ -55,12 +59,17 @@ function firstLine(file: string): string {
   }
 }
 
+/** `--password-file -` on a terminal: ask without echo rather than read a visible line. */
+function typedOnTerminal(passwordFile: string): boolean {
+  return passwordFile === '-' && isatty(0); // not process.stdin: creating it makes a pipe non-blocking
+}
+
 /** The password to unlock a key: --password-file, else $BULKHEAD_KEY_PASSWORD, else a prompt on the terminal. */
 export async function passwordToUnlock(source: PasswordSource, keyFile: string): Promise<string> {
-  if (source.passwordFile !== undefined) return firstLine(source.passwordFile);
+  if (source.passwordFile !== undefined) return typedOnTerminal(source.passwordFile) ? promptHidden(`Password for ${keyFile}: `) : firstLine(source.passwordFile);
   const fromEnv = (source.env ?? process.env)[PASSWORD_ENV];
   if (fromEnv !== undefined) return fromEnv;
-  if (!process.stdin.isTTY) {
+  if (!isatty(0)) {
     throw usage(`${keyFile} is password-protected: give --password-file FILE (- for standard input) or set ${PASSWORD_ENV}, or run on a terminal to be asked`);
   }
   return promptHidden(`Password for ${keyFile}: `);
@@ -69,9 +78,9 @@ export async function passwordToUnlock(source: PasswordSource, keyFile: string):
 /** The password for a new key, asked twice on a terminal (as minisign does). Never empty. */
 export async function passwordForNewKey(source: PasswordSource): Promise<string> {
   let password: string;
-  if (source.passwordFile !== undefined) password = firstLine(source.passwordFile);
-  else if ((source.env ?? process.env)[PASSWORD_ENV] !== undefined) password = (source.env ?? process.env)[PASSWORD_ENV]!;
-  else if (!process.stdin.isTTY) {
+  if (source.passwordFile !== undefined && !typedOnTerminal(source.passwordFile)) password = firstLine(source.passwordFile);
+  else if (source.passwordFile === undefined && (source.env ?? process.env)[PASSWORD_ENV] !== undefined) password = (source.env ?? process.env)[PASSWORD_ENV]!;
+  else if (!isatty(0)) {
     throw usage(`keygen encrypts the secret key: give --password-file FILE (- for standard input) or set ${PASSWORD_ENV}, run on a terminal to be asked, or pass -W for an unencrypted key`);
   } else {
     password = await promptHidden('Password: ');

@@ -129,7 +129,7 @@ export function registerPackageCommands(program: Command): void {
       const plan = verifyPlan(positional, { signature: flags.signature, legacySignature: flags.s, publicKey: flags.publicKey, publicKeyBase64: flags.publicKeyBase64, message: flags.m });
       const pkg = plan.pkg;
       mustExist(pkg, 'package');
-      for (const file of flags.s) refuseSecretKeyAsSignature(file, readHead(file));
+      for (const file of plan.signatureFiles) refuseSecretKeyAsSignature(file, readHead(file));
       const signatureFiles = plan.signatureFiles.length ? plan.signatureFiles : defaultSignatureFiles(pkg);
       const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-verify-'));
       try {

@@ -88,6 +88,10 @@ test('keygen on a terminal asks twice without echoing; a mismatch writes nothing
   assert.is(s.code, 0, s.screen);
   assert.match(s.screen, /Password for \S+tty\.key: /);
   assert.not.match(s.screen, /typed secret/);
+  // `--password-file -` on a terminal is asked for too, never read as a visible line
+  const dash = await onTerminal(['sign', pkg, '-s', path.join(dir, 'tty.key'), '--password-file', '-', '-x', path.join(dir, 'dash.minisig')], 'typed secret');
+  assert.is(dash.code, 0, dash.screen);
+  assert.not.match(dash.screen, /typed secret/);
 
   const child = spawn('script', ['-qfec', `'${process.execPath}' '${bulkheadBin}' keygen -o '${path.join(dir, 'mismatch')}'`, '/dev/null'], { stdio: 'pipe' });
   let screen = '';
