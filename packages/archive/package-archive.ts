@@ -43,7 +43,11 @@ export async function writeReproducibleTarGz(root: string, entries: string[], ou
   const gzip = zlib.createGzip({ level });
   const sink = fs.createWriteStream(tmp);
   const done = pipeline(gzip, sink);
-  const write = (chunk: Buffer) => (gzip.write(chunk) ? Promise.resolve() : once(gzip, 'drain').then(() => undefined));
+  // Awaited below; marked handled now, because the sink can fail (say, its directory is missing)
+  // before that, and an unhandled rejection would end the process with a stack trace.
+  done.catch(() => undefined);
+  // A failed sink destroys gzip, which then never drains: wait for whichever comes first.
+  const write = (chunk: Buffer) => (gzip.write(chunk) ? Promise.resolve() : Promise.race([once(gzip, 'drain'), done]).then(() => undefined));
   try {
     for (const rel of entries) {
       if (Buffer.byteLength(rel) > 255) throw new ArchiveError(`${rel}: path longer than 255 bytes cannot be packed`);

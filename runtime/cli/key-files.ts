@@ -12,6 +12,7 @@ import {
 } from '../../packages/signing/minisign.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
+import { checkOutputFile, describeFsError } from './output-file.js';
 import { PASSWORD_MAX_BYTES, promptHidden } from './password-prompt.js';
 
 /** The environment variable a script may use to give a key's password. */
@@ -91,19 +92,6 @@ export async function passwordForNewKey(source: PasswordSource): Promise<string>
   return password;
 }
 
-export function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ENOTDIR': return 'a parent is not a directory';
-    case 'ENOSPC': return 'no space left on the device';
-    case 'EROFS': return 'read-only file system';
-    default: return code ?? (err as Error).message;
-  }
-}
-
 /** Reads a secret key file, asking for its password only if it is encrypted. */
 export async function readSecretKey(file: string, source: PasswordSource): Promise<SecretKey> {
   let text: string;
@@ -146,24 +134,6 @@ export function readPublicKey(flags: { file?: string; base64?: string }): Public
   }
 }
 
-/** Refuses a target whose directory is missing or not writable, naming the directory. */
-function checkWritableTarget(file: string, force: boolean | undefined): void {
-  const dir = path.dirname(path.resolve(file));
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(dir);
-  } catch {
-    throw usage(`cannot write ${file}: directory ${dir} does not exist (create it first)`);
-  }
-  if (!st.isDirectory()) throw usage(`cannot write ${file}: ${dir} is not a directory`);
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch {
-    throw usage(`cannot write ${file}: directory ${dir} is not writable`);
-  }
-  if (!force && fs.existsSync(file)) throw usage(`${file} exists; pass --force to overwrite`);
-}
-
 /**
  * Writes `text` to `file` through a temporary file and a rename, so a reader (or a crash) sees
  * the old file or the new one, never a half-written key. Without `force`, an existing file wins.
@@ -196,8 +166,8 @@ export interface KeyPairFiles { secretKey: string; publicKey: string }
 /** Both targets can be written (their directories exist and are writable, no file is in the way). */
 export function checkKeyPairTargets(files: KeyPairFiles, force: boolean | undefined): void {
   if (path.resolve(files.secretKey) === path.resolve(files.publicKey)) throw usage(`the secret and public key would both be ${files.secretKey}`);
-  checkWritableTarget(files.secretKey, force);
-  checkWritableTarget(files.publicKey, force);
+  checkOutputFile(files.secretKey, { force });
+  checkOutputFile(files.publicKey, { force });
 }
 
 /**

@@ -19,6 +19,7 @@ import { withDevice } from './device-context.js';
 import { checkKeyPairTargets, passwordForNewKey, PASSWORD_ENV, readPublicKey, readSecretKey, writeKeyPair } from './key-files.js';
 import { keygenPlan, refuseSecretKeyAsSignature, signPlan, verifyPlan, type KeygenFlags, type SignFlags } from './minisign-flags.js';
 import { ExitCode } from './exit-codes.js';
+import { checkOutputFile, writeFailure } from './output-file.js';
 import { asCliError, emit, progressReporter, stepReporter } from './output.js';
 import { collect } from './repeatable-option.js';
 
@@ -81,12 +82,13 @@ export function registerPackageCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (dir: string, flags: { output: string; json?: boolean }) => {
       if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`${dir}: not a directory`, ExitCode.BAD_INPUT);
+      checkOutputFile(flags.output);
       let result;
       try {
         result = await packPackage(dir, flags.output);
       } catch (err) {
         if (err instanceof ManifestError || err instanceof ArchiveError) throw new CliError(err.message, ExitCode.BAD_INPUT);
-        throw err;
+        throw writeFailure(flags.output, err);
       }
       const { sha256, size } = await sha256File(flags.output);
       const m = result.manifest.metadata;
@@ -109,9 +111,15 @@ export function registerPackageCommands(program: Command): void {
       const pkg = plan.pkg;
       mustExist(pkg, 'package');
       const manifest = manifestOf(pkg);
-      const key = await readSecretKey(plan.secretKey, { passwordFile: flags.passwordFile });
       const output = plan.signatureFile;
-      const binding = await signPackageFile(pkg, key, { id: manifest.metadata.id, version: manifest.metadata.version, vendor: vendorOf(manifest) }, output);
+      checkOutputFile(output); // before the password is asked for
+      const key = await readSecretKey(plan.secretKey, { passwordFile: flags.passwordFile });
+      let binding;
+      try {
+        binding = await signPackageFile(pkg, key, { id: manifest.metadata.id, version: manifest.metadata.version, vendor: vendorOf(manifest) }, output);
+      } catch (err) {
+        throw writeFailure(output, err);
+      }
       emit(flags.json, { signature: output, keyId: keyIdHex(key.keyId), ...binding },
         () => `signed ${binding.id} ${binding.version} with key ${keyIdHex(key.keyId)}: ${output}`);
     });

@@ -7,6 +7,7 @@ import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { PASSWORD_ENV, readSecretKey } from './key-files.js';
+import { checkOutputFile } from './output-file.js';
 import { asCliError, emit } from './output.js';
 import { collect } from './repeatable-option.js';
 
@@ -45,6 +46,7 @@ export function registerWasmCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (modulePath: string, flags: { key: string; passwordFile?: string; output?: string; detached?: string; delimit?: boolean; json?: boolean }) => {
       const bytes = readFile(modulePath, 'module');
+      checkOutputFile(flags.detached ?? flags.output ?? modulePath);
       const key = await readSecretKey(flags.key, { passwordFile: flags.passwordFile });
       try {
         const existing = flags.detached && fs.existsSync(flags.detached) ? fs.readFileSync(flags.detached) : undefined;

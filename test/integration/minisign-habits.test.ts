@@ -123,10 +123,17 @@ test('keygen: no password source off a terminal is an error naming -W; -W writes
   assert.match(again.stderr, /k\.key exists; pass --force to overwrite/);
 });
 
-test('keygen into a missing directory names the directory (it was "internal error: ENOENT")', async () => {
+test('keygen, sign and pack into a missing directory name the directory (it was "internal error: ENOENT", and a crash for pack)', async () => {
   const r = await runCli(['keygen', '-W', '-o', '/nonexistent/dir/k']);
   assert.is(r.code, 125);
   assert.is(r.stderr, 'bulkhead: cannot write /nonexistent/dir/k.key: directory /nonexistent/dir does not exist (create it first)\n');
+  const key = await makeKey();
+  const pkg = await makePackage();
+  const sign = await runCli(['sign', pkg, '-s', key.secretFile, '-x', '/nonexistent/dir/app.minisig']);
+  assert.is(sign.stderr, 'bulkhead: cannot write /nonexistent/dir/app.minisig: directory /nonexistent/dir does not exist (create it first)\n');
+  const pack = await runCli(['pack', makePackageDir(), '-o', '/nonexistent/dir/app.bhpkg']);
+  assert.is(pack.code, 125);
+  assert.is(pack.stderr, 'bulkhead: cannot write /nonexistent/dir/app.bhpkg: directory /nonexistent/dir does not exist (create it first)\n');
   const file = path.join(tempDir(), 'a-file');
   fs.writeFileSync(file, '');
   const notDir = await runCli(['keygen', '-W', '-p', path.join(file, 'k.pub'), '-s', path.join(tempDir(), 'k.key')]);
