@@ -4,8 +4,32 @@
 import { subsumes, topicMatches } from '../capabilities/grant.js';
 import { GuestError } from '../wasi-p2/errors.js';
 import { auditedText, type AuditSink } from './audit.js';
+import { TokenBucket } from '../limits/token-bucket.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+export interface PublishLimits { messagesPerSecond: number; bytesPerSecond: number }
+export const DEFAULT_PUBLISH_LIMITS: PublishLimits = { messagesPerSecond: 200, bytesPerSecond: 1024 * 1024 };
+
+/**
+ * A vendor's publish rate: messages and payload bytes a second over all its instances (one
+ * limiter per vendor sandbox), each a token bucket with a second's worth of burst. What the bus
+ * and every subscriber spend on a publisher's traffic is bounded by it.
+ */
+export class PublishLimiter {
+  readonly #messages: TokenBucket;
+  readonly #bytes: TokenBucket;
+  constructor(readonly limits: PublishLimits = DEFAULT_PUBLISH_LIMITS) {
+    this.#messages = new TokenBucket(limits.messagesPerSecond, Math.max(1, limits.messagesPerSecond));
+    this.#bytes = new TokenBucket(limits.bytesPerSecond, Math.max(MAX_PAYLOAD_BYTES, limits.bytesPerSecond));
+  }
+  /** Undefined when the message may go; otherwise why not. */
+  admit(bytes: number): string | undefined {
+    if (!this.#messages.take()) return `over the vendor's publish rate of ${this.limits.messagesPerSecond} messages/s`;
+    if (!this.#bytes.take(bytes)) return `over the vendor's publish rate of ${this.limits.bytesPerSecond} bytes/s`;
+    return undefined;
+  }
+}
 
 export interface MessageBus {
   publish(topic: string, payload: Uint8Array): void;
@@ -22,7 +46,8 @@ function validTopic(topic: string, wildcards: boolean): boolean {
   });
 }
 
-export function createMessaging(grant: { publish: readonly string[]; subscribe: readonly string[] }, bus: MessageBus, audit: AuditSink) {
+export function createMessaging(grant: { publish: readonly string[]; subscribe: readonly string[] }, bus: MessageBus, audit: AuditSink,
+  limiter: PublishLimiter = new PublishLimiter({ messagesPerSecond: Infinity, bytesPerSecond: Infinity })) {
   const fail = (tag: string, val: string) => new GuestError({ tag, val });
   return {
     publish(topic: string, payload: Uint8Array): void {
@@ -37,6 +62,11 @@ export function createMessaging(grant: { publish: readonly string[]; subscribe: 
       if (!grant.publish.some((p) => topicMatches(p, topic))) {
         audit({ capability: 'messaging.publish', attempted: topic, reason: `not within the granted publish topics (${grant.publish.join(', ') || 'none'})` });
         throw fail('denied', `publishing to ${topic} is not granted`);
+      }
+      const refused = limiter.admit(payload.length);
+      if (refused) {
+        audit({ capability: 'messaging.rate', attempted: `publish ${payload.length} bytes to ${topic}`, reason: refused });
+        throw fail('denied', `publish rate limit: ${refused}; retry later`);
       }
       bus.publish(topic, payload);
     },

@@ -8,7 +8,8 @@ import { createConfig } from '../bulkhead/config.js';
 import { createKv } from '../bulkhead/kv.js';
 import type { KvStore } from '../bulkhead/kv-store.js';
 import type { LogLevel } from '../bulkhead/log.js';
-import { createMessaging, type MessageBus } from '../bulkhead/messaging.js';
+import { createMessaging, type MessageBus, type PublishLimiter } from '../bulkhead/messaging.js';
+import type { InstanceResources } from '../limits/resource-ledger.js';
 import { createCli } from '../wasi-p2/cli.js';
 import { createClocks, createRandom } from '../wasi-p2/clocks-random.js';
 import { createFilesystem } from '../wasi-p2/filesystem.js';
@@ -32,16 +33,20 @@ export interface InstanceContext {
   hooks: BlockingHooks;
   /** Sockets and HTTP; the broker enforces the grant's net rules. */
   net: NetBroker;
+  /** What the instance may make the host hold (buffers, handles, descriptors, disk). */
+  resources?: InstanceResources;
+  /** The vendor's publish rate (shared by its instances). */
+  publishLimiter?: PublishLimiter;
 }
 
 export function buildComponentImports(ctx: InstanceContext) {
-  const io = createIo(ctx.hooks);
+  const io = createIo(ctx.hooks, ctx.resources);
   const cli = createCli(io, { args: ctx.args, env: ctx.grant.env, stdin: ctx.stdin, stdout: ctx.stdout, stderr: ctx.stderr });
   const clocks = createClocks(io);
   const random = createRandom();
-  const sockets = createSockets(io, ctx.net);
-  const http = createHttp(io, ctx.net);
-  const filesystem = createFilesystem(io, ctx.grant.fs, (attempted, reason) => ctx.audit({ capability: 'fs', attempted, reason }));
+  const sockets = createSockets(io, ctx.net, ctx.resources);
+  const http = createHttp(io, ctx.net, ctx.resources);
+  const filesystem = createFilesystem(io, ctx.grant.fs, (attempted, reason) => ctx.audit({ capability: 'fs', attempted, reason }), ctx.resources);
   const imports: Record<string, object> = {
     'wasi:cli/environment': cli.environment,
     'wasi:cli/exit': cli.exit,
@@ -73,7 +78,7 @@ export function buildComponentImports(ctx: InstanceContext) {
     'wasi:http/outgoing-handler': http.outgoingHandler,
     'bulkhead:host/log': { write: ctx.log },
     'bulkhead:host/kv': createKv(ctx.kv, ctx.grant.kv, ctx.audit),
-    'bulkhead:host/messaging': createMessaging(ctx.grant, ctx.bus, ctx.audit),
+    'bulkhead:host/messaging': createMessaging(ctx.grant, ctx.bus, ctx.audit, ctx.publishLimiter),
     'bulkhead:host/config': createConfig(ctx.parameters),
   };
   return { imports, dispose: () => filesystem.closeAll() };

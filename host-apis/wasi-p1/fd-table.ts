@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Errno, Filetype } from './constants.js';
 import { WasiError } from './errors.js';
 import type { InputSource, OutputSink } from './stdio.js';
+import { unlimitedResources, type InstanceResources } from '../limits/resource-ledger.js';
 
 export interface DirEntrySnapshot {
   name: string;
@@ -37,8 +38,22 @@ export interface DirectoryDescriptor extends DescriptorBase {
 
 export type Descriptor = StdinDescriptor | OutputDescriptor | FileDescriptor | DirectoryDescriptor;
 
+/** Every host descriptor in the table is charged to the instance (resource-ledger.ts). */
 export class FdTable {
   private readonly entries = new Map<number, Descriptor>();
+
+  constructor(readonly resources: InstanceResources = unlimitedResources()) {}
+
+  /** Opens a host descriptor with the charge taken first (EMFILE at a cap), given back on failure. */
+  openHost(what: string, open: () => number): number {
+    this.resources.takeFd(what);
+    try {
+      return open();
+    } catch (err) {
+      this.resources.freeFd();
+      throw err;
+    }
+  }
 
   get(fd: number): Descriptor {
     const entry = this.entries.get(fd);
@@ -70,27 +85,28 @@ export class FdTable {
   close(fd: number): void {
     const entry = this.get(fd);
     this.entries.delete(fd);
-    releaseHost(entry);
+    this.releaseHost(entry);
   }
 
   renumber(from: number, to: number): void {
     const source = this.get(from);
     const target = this.get(to);
     if (from === to) return;
-    releaseHost(target);
+    this.releaseHost(target);
     this.entries.set(to, source);
     this.entries.delete(from);
   }
 
   closeAll(): void {
-    for (const entry of this.entries.values()) releaseHost(entry);
+    for (const entry of this.entries.values()) this.releaseHost(entry);
     this.entries.clear();
   }
-}
 
-function releaseHost(entry: Descriptor): void {
-  if (entry.kind === 'file' || entry.kind === 'directory') {
-    try { fs.closeSync(entry.hostFd); } catch { /* already gone: nothing to release */ }
+  private releaseHost(entry: Descriptor): void {
+    if (entry.kind === 'file' || entry.kind === 'directory') {
+      try { fs.closeSync(entry.hostFd); } catch { /* already gone: nothing to release */ }
+      this.resources.freeFd();
+    }
   }
 }
 

@@ -9,12 +9,35 @@ import { WasiError } from './errors.js';
 import { setFdTimes, setPathTimes, type TimeSpec } from '../native/fs-times.js';
 import { filetypeOf, type Descriptor, type DirEntrySnapshot, type DirectoryDescriptor, type FdTable, type FileDescriptor } from './fd-table.js';
 import { encodeUtf8, type GuestMemory } from './guest-memory.js';
+import { ENTRY_BYTES, growthTo, removalRefund } from '../limits/disk-usage.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 const U64_MAX = (1n << 64n) - 1n;
 
 export class WasiFilesystem {
   constructor(private readonly fds: FdTable, private readonly mem: GuestMemory) {}
+
+  // ---- disk accounting: every byte added under the data root is charged to the vendor (EDQUOT
+  // over its quota, ENOSPC inside the device's reserve), every byte removed given back. ----------
+
+  private grow(n: number, what: string, fd: number): void {
+    this.fds.resources.growDisk(n, what, procPath(fd));
+  }
+
+  private shrink(n: number): void {
+    this.fds.resources.shrinkDisk(n);
+  }
+
+  /** Runs `create` with one new entry charged, refunded if it fails. */
+  private newEntry<T>(what: string, dirFd: number, create: () => T): T {
+    this.grow(ENTRY_BYTES, what, dirFd);
+    try {
+      return create();
+    } catch (err) {
+      this.shrink(ENTRY_BYTES);
+      throw err;
+    }
+  }
 
   // ---- helpers -----------------------------------------------------------------------------
 
@@ -85,7 +108,11 @@ export class WasiFilesystem {
     this.mutable(f);
     const end = offset + len;
     if (end > U64_MAX) throw new WasiError(Errno.FBIG);
-    if (end > fs.fstatSync(f.hostFd, { bigint: true }).size) fs.ftruncateSync(f.hostFd, Number(end));
+    const growth = growthTo(f.hostFd, end);
+    if (growth > 0) {
+      this.grow(growth, 'fd_allocate', f.hostFd);
+      fs.ftruncateSync(f.hostFd, Number(end));
+    }
   }
 
   fd_datasync(fd: number): void {
@@ -140,7 +167,10 @@ export class WasiFilesystem {
     const f = this.file(fd, Rights.FD_FILESTAT_SET_SIZE);
     this.mutable(f);
     if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw new WasiError(Errno.FBIG);
+    const old = fs.fstatSync(f.hostFd).size;
+    if (Number(size) > old) this.grow(Number(size) - old, 'fd_filestat_set_size', f.hostFd);
     fs.ftruncateSync(f.hostFd, Number(size));
+    if (Number(size) < old) this.shrink(old - Number(size));
   }
 
   fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, flags: number): void {
@@ -220,7 +250,10 @@ export class WasiFilesystem {
   private writeAt(f: FileDescriptor, iovs: number, iovsLen: number, offset: bigint): number {
     let total = 0;
     let at = offset;
-    for (const buf of this.mem.iovecs(iovs, iovsLen)) {
+    const bufs = this.mem.iovecs(iovs, iovsLen);
+    const length = bufs.reduce((n, b) => n + b.length, 0);
+    this.grow(growthTo(f.hostFd, offset + BigInt(length)), 'write to a file', f.hostFd);
+    for (const buf of bufs) {
       let done = 0;
       while (done < buf.length) {
         const n = fs.writeSync(f.hostFd, buf, done, buf.length - done, Number(at));
@@ -315,7 +348,7 @@ export class WasiFilesystem {
   path_create_directory(fd: number, pathPtr: number, pathLen: number): void {
     this.withPath(fd, Rights.PATH_CREATE_DIRECTORY, pathPtr, pathLen, false, true, (r) => {
       if (r.name === '.') throw new WasiError(Errno.EXIST);
-      fs.mkdirSync(r.hostPath);
+      this.newEntry('create a directory', r.parentFd, () => fs.mkdirSync(r.hostPath));
     });
   }
 
@@ -346,7 +379,7 @@ export class WasiFilesystem {
         // Our resolved names drop trailing slashes, so reproduce what linkat(2) says about them.
         if (source.trailingSlash && !fs.lstatSync(source.hostPath).isDirectory()) throw new WasiError(Errno.NOTDIR);
         if (target.trailingSlash) throw new WasiError(fs.existsSync(target.hostPath) ? Errno.EXIST : Errno.NOENT);
-        fs.linkSync(source.hostPath, target.hostPath);
+        this.newEntry('create a link', target.parentFd, () => fs.linkSync(source.hostPath, target.hostPath));
       });
     });
   }
@@ -386,14 +419,21 @@ export class WasiFilesystem {
     let hostFd: number;
     try {
       if (resolved.trailingSlash) flags |= O_DIRECTORY;
-      hostFd = openNoFollow(resolved, flags);
+      // Disk: a new entry costs ENTRY_BYTES; truncating gives the old size back.
+      let before: fs.Stats | undefined;
+      if (creating || truncating) {
+        try { before = fs.lstatSync(resolved.hostPath); } catch { /* does not exist yet */ }
+      }
+      const open = () => this.fds.openHost(`open ${path}`, () => openNoFollow(resolved, flags));
+      hostFd = creating && !before ? this.newEntry(`create ${path}`, resolved.parentFd, open) : open();
+      if (truncating && before?.isFile()) this.shrink(before.size);
     } finally {
       resolved.release();
     }
     const st = fs.fstatSync(hostFd);
     const filetype = filetypeOf(st);
     if (st.isDirectory()) {
-      if (wantsWrite) { fs.closeSync(hostFd); throw new WasiError(Errno.ISDIR); }
+      if (wantsWrite) { fs.closeSync(hostFd); this.fds.resources.freeFd(); throw new WasiError(Errno.ISDIR); }
       this.mem.u32(openedPtr, this.fds.insert({
         kind: 'directory', hostFd, filetype, fdflags, readOnly: dir.readOnly,
         rightsBase: base & DIRECTORY_RIGHTS & (dir.readOnly ? ~WRITE_RIGHTS : -1n),
@@ -421,6 +461,7 @@ export class WasiFilesystem {
     this.withPath(fd, Rights.PATH_REMOVE_DIRECTORY, pathPtr, pathLen, false, true, (r) => {
       if (r.name === '.') throw new WasiError(Errno.INVAL);
       fs.rmdirSync(r.hostPath);
+      this.shrink(ENTRY_BYTES);
     });
   }
 
@@ -431,7 +472,9 @@ export class WasiFilesystem {
         if (source.trailingSlash || target.trailingSlash) {
           if (!fs.lstatSync(source.hostPath).isDirectory()) throw new WasiError(Errno.NOTDIR);
         }
+        const replaced = removalRefund(target.hostPath);
         fs.renameSync(source.hostPath, target.hostPath);
+        this.shrink(replaced);
       });
     });
   }
@@ -443,7 +486,7 @@ export class WasiFilesystem {
       // following it is impossible inside the sandbox, and other readers of the directory might not.
       if (target.startsWith('/')) throw new WasiError(Errno.NOTCAPABLE, 'absolute symlink target');
       if (r.trailingSlash) throw new WasiError(fs.existsSync(r.hostPath) ? Errno.EXIST : Errno.NOENT);
-      fs.symlinkSync(target, r.hostPath);
+      this.newEntry('create a symlink', r.parentFd, () => fs.symlinkSync(target, r.hostPath));
     });
   }
 
@@ -453,7 +496,9 @@ export class WasiFilesystem {
         const st = fs.lstatSync(r.hostPath);
         throw new WasiError(st.isDirectory() ? Errno.ISDIR : Errno.NOTDIR);
       }
+      const refund = removalRefund(r.hostPath);
       fs.unlinkSync(r.hostPath);
+      this.shrink(refund);
     });
   }
 

@@ -12,6 +12,7 @@ import { FdTable } from './fd-table.js';
 import { WasiFilesystem } from './filesystem.js';
 import { encodeUtf8, GuestMemory } from './guest-memory.js';
 import { discardSink, emptySource, type InputSource, type OutputSink } from './stdio.js';
+import type { InstanceResources } from '../limits/resource-ledger.js';
 
 export interface PreopenGrant {
   /** Directory on the host; must exist. Opened by path only when there is no `handle`. */
@@ -30,6 +31,8 @@ export interface WasiGrant {
   stdin?: InputSource;
   stdout?: OutputSink;
   stderr?: OutputSink;
+  /** What the instance may make the host hold (descriptors, disk); default: no limits. */
+  resources?: InstanceResources;
 }
 
 /** Host-side problems with a grant, reported before the guest starts. */
@@ -39,7 +42,7 @@ type HostFunction = (...args: never[]) => number;
 
 export class WasiPreview1 {
   readonly memory = new GuestMemory();
-  private readonly fds = new FdTable();
+  private readonly fds: FdTable;
   private readonly fsCalls: WasiFilesystem;
   private readonly args: Uint8Array[];
   private readonly env: Uint8Array[];
@@ -49,6 +52,7 @@ export class WasiPreview1 {
     this.args = (grant.args ?? []).map((a) => encodeUtf8(`${a}\0`));
     this.env = Object.entries(grant.env ?? {}).map(([k, v]) => encodeUtf8(`${k}=${v}\0`));
     this.stdin = grant.stdin ?? emptySource;
+    this.fds = new FdTable(grant.resources);
     this.fsCalls = new WasiFilesystem(this.fds, this.memory);
     const stdio = { filetype: Filetype.CHARACTER_DEVICE, fdflags: 0, readOnly: false, rightsInheriting: 0n };
     this.fds.insert({ kind: 'stdin', source: this.stdin, ...stdio, rightsBase: STDIO_RIGHTS & ~Rights.FD_WRITE }, 0);
@@ -66,7 +70,7 @@ export class WasiPreview1 {
     const hostPath = path.resolve(grant.hostPath);
     let hostFd: number;
     try {
-      hostFd = openPreopenDirectory(grant);
+      hostFd = this.fds.openHost(`preopen ${grant.guestPath}`, () => openPreopenDirectory(grant));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be opened (${code})`;

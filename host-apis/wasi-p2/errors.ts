@@ -33,6 +33,8 @@ const ERRNO_TO_CODE: Partial<Record<number, FsErrorCode>> = {
   [Errno.NOSYS]: 'unsupported', [Errno.NOTTY]: 'no-tty', [Errno.NXIO]: 'no-such-device', [Errno.OVERFLOW]: 'overflow',
   [Errno.PERM]: 'not-permitted', [Errno.PIPE]: 'pipe', [Errno.ROFS]: 'read-only', [Errno.SPIPE]: 'invalid-seek',
   [Errno.TXTBSY]: 'text-file-busy', [Errno.XDEV]: 'cross-device',
+  // WASI 0.2 has no code for a full descriptor table; it is a shortage of host resources.
+  [Errno.MFILE]: 'insufficient-memory', [Errno.NFILE]: 'insufficient-memory',
   // Leaving the granted directory has no WASI 0.2 code of its own; wasmtime reports it the same way.
   [Errno.NOTCAPABLE]: 'not-permitted',
 };

@@ -7,6 +7,8 @@ import { resolveConfined, procPath, type ResolvedPath } from '../wasi-p1/confine
 import { WasiError } from '../wasi-p1/errors.js';
 import { Errno } from '../wasi-p1/constants.js';
 import { setFdTimes, setPathTimes, type TimeSpec } from '../native/fs-times.js';
+import { ENTRY_BYTES, growthTo, removalRefund } from '../limits/disk-usage.js';
+import { unlimitedResources, type InstanceResources } from '../limits/resource-ledger.js';
 import { fsCall, GuestError } from './errors.js';
 import type { Io } from './io.js';
 
@@ -48,17 +50,38 @@ function timeSpec(t: NewTimestamp): TimeSpec {
 /** Told about every refused escape or write, for the audit log. */
 export type FsDenied = (attempted: string, reason: string) => void;
 
-export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: FsDenied = () => {}) {
+export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: FsDenied = () => {}, resources: InstanceResources = unlimitedResources()) {
+  // Every open descriptor and every byte the guest adds under its data root is charged to its
+  // vendor (resource-ledger.ts); a cap answers `insufficient-memory` (descriptors), `quota` (the
+  // vendor's disk quota) or `insufficient-space` (the device's reserve), never a host failure.
   const open = new Set<number>();
   const track = (fd: number) => (open.add(fd), fd);
+  /** Opens with the descriptor charged first, and given back if the open fails. */
+  const openCharged = (what: string, openFd: () => number): number => {
+    resources.takeFd(what);
+    try {
+      return track(openFd());
+    } catch (err) {
+      resources.freeFd();
+      throw err;
+    }
+  };
+  const grow = (n: number, what: string, fd: number) => resources.growDisk(n, what, procPath(fd));
 
   class DirectoryEntryStream {
     #entries: { type: DescriptorType; name: string }[];
     constructor(entries: { type: DescriptorType; name: string }[]) {
+      resources.takeHandle('directory-entry-stream');
       this.#entries = entries;
     }
     readDirectoryEntry(): { type: DescriptorType; name: string } | undefined {
       return this.#entries.shift();
+    }
+    #dropped = false;
+    [Symbol.dispose](): void {
+      if (!this.#dropped) resources.freeHandle();
+      this.#dropped = true;
+      this.#entries = [];
     }
   }
 
@@ -67,6 +90,7 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     constructor(fd: number, readonly isDirectory: boolean, readonly readOnly: boolean, readonly canRead: boolean, readonly canWrite: boolean,
       /** A preopen's fd belongs to the instance: the guest may drop and re-fetch its handles. */
       readonly shared = false) {
+      resources.takeHandle('descriptor');
       this.#fd = fd;
     }
 
@@ -123,14 +147,25 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
       if (!this.canWrite) throw new GuestError('bad-descriptor');
       let position = offset;
       const fd = this.hostFd;
-      return new io.OutputStream({ write: (bytes) => { position += BigInt(fs.writeSync(fd, bytes, 0, bytes.length, Number(position))); } });
+      return new io.OutputStream({
+        write: (bytes) => {
+          grow(growthTo(fd, position + BigInt(bytes.length)), 'write to a file', fd);
+          position += BigInt(fs.writeSync(fd, bytes, 0, bytes.length, Number(position)));
+        },
+      });
     }
 
     appendViaStream() {
       if (this.isDirectory) throw new GuestError('is-directory');
       if (!this.canWrite) throw new GuestError('bad-descriptor');
       const fd = this.hostFd;
-      return new io.OutputStream({ write: (bytes) => { fs.writeSync(fd, bytes, 0, bytes.length, fs.fstatSync(fd).size); } });
+      return new io.OutputStream({
+        write: (bytes) => {
+          const size = fs.fstatSync(fd).size;
+          grow(bytes.length, 'append to a file', fd);
+          fs.writeSync(fd, bytes, 0, bytes.length, size);
+        },
+      });
     }
 
     advise(): void {}
@@ -148,7 +183,13 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     }
     setSize(size: bigint): void {
       if (!this.canWrite) throw new GuestError('bad-descriptor');
-      fsCall(() => fs.ftruncateSync(this.hostFd, Number(size)));
+      fsCall(() => {
+        const fd = this.hostFd;
+        const old = fs.fstatSync(fd).size;
+        if (Number(size) > old) grow(Number(size) - old, 'extend a file', fd);
+        fs.ftruncateSync(fd, Number(size));
+        if (Number(size) < old) resources.shrinkDisk(old - Number(size));
+      });
     }
     setTimes(atime: NewTimestamp, mtime: NewTimestamp): void {
       this.#mutable();
@@ -166,7 +207,10 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     write(buffer: Uint8Array, offset: bigint): bigint {
       if (this.isDirectory) throw new GuestError('is-directory');
       if (!this.canWrite) throw new GuestError('bad-descriptor');
-      return fsCall(() => BigInt(fs.writeSync(this.hostFd, buffer, 0, buffer.length, Number(offset))));
+      return fsCall(() => {
+        grow(growthTo(this.hostFd, offset + BigInt(buffer.length)), 'write to a file', this.hostFd);
+        return BigInt(fs.writeSync(this.hostFd, buffer, 0, buffer.length, Number(offset)));
+      });
     }
     readDirectory() {
       const fd = this.#dir();
@@ -175,7 +219,15 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     }
     createDirectoryAt(path: string): void {
       this.#mutable();
-      this.#at(path, false, (r) => fs.mkdirSync(r.hostPath));
+      this.#at(path, false, (r) => {
+        grow(ENTRY_BYTES, 'create a directory', r.parentFd);
+        try {
+          fs.mkdirSync(r.hostPath);
+        } catch (err) {
+          resources.shrinkDisk(ENTRY_BYTES);
+          throw err;
+        }
+      });
     }
     stat() {
       return fsCall(() => statOf(fs.fstatSync(this.hostFd, { bigint: true })));
@@ -190,7 +242,15 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     linkAt(_flags: { symlinkFollow?: boolean }, oldPath: string, target: Descriptor, newPath: string): void {
       this.#mutable();
       target.#mutable();
-      this.#at(oldPath, false, (from) => target.#at(newPath, false, (to) => fs.linkSync(from.hostPath, to.hostPath)));
+      this.#at(oldPath, false, (from) => target.#at(newPath, false, (to) => {
+        grow(ENTRY_BYTES, 'create a link', to.parentFd);
+        try {
+          fs.linkSync(from.hostPath, to.hostPath);
+        } catch (err) {
+          resources.shrinkDisk(ENTRY_BYTES);
+          throw err;
+        }
+      }));
     }
     openAt(pathFlags: { symlinkFollow?: boolean }, path: string, openFlags: { create?: boolean; directory?: boolean; exclusive?: boolean; truncate?: boolean }, flags: { read?: boolean; write?: boolean; mutateDirectory?: boolean }) {
       const wantsWrite = !!flags.write || !!openFlags.create || !!openFlags.truncate;
@@ -202,13 +262,29 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
         if (openFlags.exclusive) mode |= O_EXCL;
         if (openFlags.truncate) mode |= O_TRUNC;
         if (openFlags.directory || r.trailingSlash) mode |= O_DIRECTORY;
-        const fd = fs.openSync(r.hostPath, mode);
+        // Disk: a new entry costs ENTRY_BYTES; truncating gives the old size back.
+        let before: fs.Stats | undefined;
+        if (openFlags.create || openFlags.truncate) {
+          try { before = fs.lstatSync(r.hostPath); } catch { /* does not exist yet */ }
+        }
+        const creates = !!openFlags.create && !before;
+        if (creates) grow(ENTRY_BYTES, `create ${path}`, r.parentFd);
+        let fd: number;
+        try {
+          fd = openCharged(`open ${path}`, () => fs.openSync(r.hostPath, mode));
+        } catch (err) {
+          if (creates) resources.shrinkDisk(ENTRY_BYTES);
+          throw err;
+        }
+        if (openFlags.truncate && before?.isFile()) resources.shrinkDisk(before.size);
         const isDir = fs.fstatSync(fd).isDirectory();
         if (isDir && flags.write) {
+          open.delete(fd);
           fs.closeSync(fd);
+          resources.freeFd();
           throw new WasiError(Errno.ISDIR);
         }
-        return new Descriptor(track(fd), isDir, this.readOnly, isDir || !!flags.read || !flags.write, !!flags.write);
+        return new Descriptor(fd, isDir, this.readOnly, isDir || !!flags.read || !flags.write, !!flags.write);
       });
     }
     readlinkAt(path: string): string {
@@ -216,12 +292,19 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     }
     removeDirectoryAt(path: string): void {
       this.#mutable();
-      this.#at(path, false, (r) => fs.rmdirSync(r.hostPath));
+      this.#at(path, false, (r) => {
+        fs.rmdirSync(r.hostPath);
+        resources.shrinkDisk(ENTRY_BYTES);
+      });
     }
     renameAt(oldPath: string, target: Descriptor, newPath: string): void {
       this.#mutable();
       target.#mutable();
-      this.#at(oldPath, false, (from) => target.#at(newPath, false, (to) => fs.renameSync(from.hostPath, to.hostPath)));
+      this.#at(oldPath, false, (from) => target.#at(newPath, false, (to) => {
+        const replaced = removalRefund(to.hostPath);
+        fs.renameSync(from.hostPath, to.hostPath);
+        resources.shrinkDisk(replaced);
+      }));
     }
     symlinkAt(oldPath: string, newPath: string): void {
       this.#mutable();
@@ -231,13 +314,23 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
         denied(`symlink ${newPath} -> ${oldPath}`, 'absolute link targets are refused');
         throw new GuestError('not-permitted');
       }
-      this.#at(newPath, false, (r) => fs.symlinkSync(oldPath, r.hostPath));
+      this.#at(newPath, false, (r) => {
+        grow(ENTRY_BYTES, 'create a symlink', r.parentFd);
+        try {
+          fs.symlinkSync(oldPath, r.hostPath);
+        } catch (err) {
+          resources.shrinkDisk(ENTRY_BYTES);
+          throw err;
+        }
+      });
     }
     unlinkFileAt(path: string): void {
       this.#mutable();
       this.#at(path, false, (r) => {
         if (r.trailingSlash) throw new WasiError(Errno.NOTDIR);
+        const refund = removalRefund(r.hostPath);
         fs.unlinkSync(r.hostPath);
+        resources.shrinkDisk(refund);
       });
     }
     isSameObject(other: Descriptor): boolean {
@@ -258,17 +351,26 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
       });
     }
     [Symbol.dispose](): void {
-      if (!this.shared && this.#fd >= 0 && open.delete(this.#fd)) fs.closeSync(this.#fd);
-      this.#fd = -1;
+      if (this.#fd === -2) return;
+      if (!this.shared && this.#fd >= 0 && open.delete(this.#fd)) {
+        fs.closeSync(this.#fd);
+        resources.freeFd();
+      }
+      resources.freeHandle();
+      this.#fd = -2;
     }
   }
 
   // Preopens are opened once, when the instance is built; a missing directory is a set-up error.
   let directories: (Preopen & { fd: number })[];
   try {
-    directories = preopens.map((p) => ({ ...p, fd: track(openPreopenDirectory(p)) }));
+    directories = preopens.map((p) => ({ ...p, fd: openCharged(`preopen ${p.guestPath}`, () => openPreopenDirectory(p)) }));
   } catch (err) {
-    for (const fd of open) fs.closeSync(fd); // none of them outlives a failed set-up
+    for (const fd of open) { // none of them outlives a failed set-up
+      fs.closeSync(fd);
+      resources.freeFd();
+    }
+    open.clear();
     throw err;
   }
 
@@ -280,7 +382,10 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     // Fresh handle objects each call: jco disposes an object when the guest drops its handle.
     preopens: { getDirectories: (): [Descriptor, string][] => directories.map((d) => [new Descriptor(d.fd, true, d.readOnly, true, false, true), d.guestPath]) },
     closeAll(): void {
-      for (const fd of open) fs.closeSync(fd);
+      for (const fd of open) {
+        fs.closeSync(fd);
+        resources.freeFd();
+      }
       open.clear();
     },
   };

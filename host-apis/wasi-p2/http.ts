@@ -5,6 +5,7 @@
 import type { HttpErrorCode, HttpResponseSpec, NetBroker } from '../net/net-broker.js';
 import { GuestError } from './errors.js';
 import type { Io } from './io.js';
+import { unlimitedResources, type InstanceResources } from '../limits/resource-ledger.js';
 
 export const MAX_BODY = 8 * 1024 * 1024;
 
@@ -17,10 +18,47 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Framing and hop-by-hop headers are the host's business (as in wasmtime).
 const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings', 'content-length']);
 
-export function createHttp(io: Io, broker: NetBroker) {
-  class Fields {
+/**
+ * `resources`: request and response bodies held here are host memory charged to the vendor, and
+ * every resource is a handle charged to the instance (resource-ledger.ts). A body write past the
+ * vendor's budget fails as a stream error; the bytes go back when the request is sent or dropped.
+ */
+export function createHttp(io: Io, broker: NetBroker, resources: InstanceResources = unlimitedResources()) {
+  /** Counts a resource as a handle of the instance until the guest drops it (once). */
+  class Handle {
+    #dropped = false;
+    constructor(what: string) {
+      resources.takeHandle(what);
+    }
+    [Symbol.dispose](): void {
+      if (this.#dropped) return;
+      this.#dropped = true;
+      resources.freeHandle();
+      this.dropped();
+    }
+    /** What else goes when the guest drops it. */
+    dropped(): void {}
+  }
+
+  /** Body bytes held in the host, charged once and freed once, by whoever holds them last. */
+  class BodyHold {
+    #bytes = 0;
+    add(n: number, what: string): void {
+      resources.takeBytes(n, what);
+      this.#bytes += n;
+    }
+    free(): void {
+      resources.freeBytes(this.#bytes);
+      this.#bytes = 0;
+    }
+  }
+
+  class Fields extends Handle {
     #entries: [string, Uint8Array][] = [];
     #immutable = false;
+    constructor() {
+      super('fields');
+    }
     static fromList(list: [string, Uint8Array][]): Fields {
       const f = new Fields();
       for (const [name, value] of list) f.append(name, value);
@@ -64,7 +102,10 @@ export function createHttp(io: Io, broker: NetBroker) {
     }
   }
 
-  class RequestOptions {
+  class RequestOptions extends Handle {
+    constructor() {
+      super('request-options');
+    }
     connect?: bigint;
     firstByte?: bigint;
     between?: bigint;
@@ -76,35 +117,56 @@ export function createHttp(io: Io, broker: NetBroker) {
     setBetweenBytesTimeout(d?: bigint) { this.between = d; }
   }
 
-  class OutgoingBody {
+  class OutgoingBody extends Handle {
     chunks: Uint8Array[] = [];
     size = 0;
     finished = false;
+    readonly hold = new BodyHold();
     #streamTaken = false;
+    constructor() {
+      super('outgoing-body');
+    }
     write() {
       if (this.#streamTaken) throw new GuestError(undefined);
       this.#streamTaken = true;
       return new io.OutputStream({
         write: (bytes) => {
           if (this.finished) throw new Error('body already finished');
+          if (this.size + bytes.length > MAX_BODY) throw new Error(`request body over ${MAX_BODY} bytes`);
+          this.hold.add(bytes.length, 'an HTTP request body');
           this.size += bytes.length;
-          if (this.size > MAX_BODY) throw new Error(`request body over ${MAX_BODY} bytes`);
           this.chunks.push(bytes.slice());
         },
       });
+    }
+    /** Sent or dropped: the buffered bytes go back to the vendor's budget. */
+    release(): void {
+      this.chunks = [];
+      this.hold.free();
+    }
+    override dropped(): void {
+      if (!this.finished) this.release();
     }
     static finish(body: OutgoingBody): void {
       body.finished = true;
     }
   }
 
-  class OutgoingRequest {
+  class OutgoingRequest extends Handle {
     #method: Method = { tag: 'get' };
     #path: string | undefined;
     #scheme: Scheme | undefined;
     #authority: string | undefined;
     #body: OutgoingBody | undefined;
-    constructor(readonly headersField: Fields) {}
+    constructor(readonly headersField: Fields) {
+      super('outgoing-request');
+    }
+    /** The request owns its headers and body: they go with it. */
+    override dropped(): void {
+      this.headersField[Symbol.dispose]();
+      this.#body?.release();
+      this.#body?.[Symbol.dispose]();
+    }
     body(): OutgoingBody {
       if (this.#body) throw new GuestError(undefined);
       return (this.#body = new OutgoingBody());
@@ -133,40 +195,65 @@ export function createHttp(io: Io, broker: NetBroker) {
     headers() { return this.headersField; }
   }
 
-  class IncomingBody {
+  class IncomingBody extends Handle {
     #body: Uint8Array | undefined;
-    constructor(body: Uint8Array) {
+    #hold: BodyHold | undefined;
+    constructor(body: Uint8Array, hold: BodyHold) {
+      super('incoming-body');
       this.#body = body;
+      this.#hold = hold;
     }
     stream() {
-      const body = this.#body;
+      let body = this.#body;
+      const hold = this.#hold!;
       if (!body) throw new GuestError(undefined);
       this.#body = undefined;
+      this.#hold = undefined;
       let offset = 0;
       return new io.InputStream({
         read: (max) => {
-          if (offset >= body.length) return null;
+          if (!body || offset >= body.length) {
+            body = undefined;
+            hold.free();
+            return null;
+          }
           const chunk = body.subarray(offset, offset + max);
           offset += chunk.length;
           return chunk;
         },
+        dispose: () => {
+          body = undefined;
+          hold.free();
+        },
       });
+    }
+    override dropped(): void {
+      this.#body = undefined;
+      this.#hold?.free();
     }
     static finish(_body: IncomingBody) {
       return new FutureTrailers();
     }
   }
 
-  class FutureTrailers {
+  class FutureTrailers extends Handle {
+    constructor() {
+      super('future-trailers');
+    }
     subscribe() { return new io.Pollable(); }
     get(): Result<Result<undefined, HttpErrorCode>, void> | undefined {
       return { tag: 'ok', val: { tag: 'ok', val: undefined } };
     }
   }
 
-  class IncomingResponse {
+  class IncomingResponse extends Handle {
     #consumed = false;
-    constructor(readonly response: HttpResponseSpec) {}
+    constructor(readonly response: HttpResponseSpec, readonly hold: BodyHold) {
+      super('incoming-response');
+    }
+    override dropped(): void {
+      if (!this.#consumed) this.hold.free();
+    }
     status() { return this.response.status; }
     headers() {
       return Fields.fromList(this.response.headers.filter(([k]) => TOKEN.test(k) && !FORBIDDEN.has(k)).map(([k, v]) => [k, new TextEncoder().encode(v)])).freeze();
@@ -174,14 +261,20 @@ export function createHttp(io: Io, broker: NetBroker) {
     consume() {
       if (this.#consumed) throw new GuestError(undefined);
       this.#consumed = true;
-      return new IncomingBody(this.response.body);
+      return new IncomingBody(this.response.body, this.hold);
     }
   }
 
-  class FutureIncomingResponse {
+  class FutureIncomingResponse extends Handle {
     #result: Result<IncomingResponse, HttpErrorCode> | undefined;
     #taken = false;
-    constructor(readonly request: OutgoingRequest, readonly options?: RequestOptions) {}
+    constructor(readonly request: OutgoingRequest, readonly options?: RequestOptions) {
+      super('future-incoming-response');
+    }
+    override dropped(): void {
+      this.request[Symbol.dispose]();
+      this.options?.[Symbol.dispose]();
+    }
     // The request goes out when the guest first waits for the answer: by then its body is written.
     #send(): void {
       if (this.#result) return;
@@ -197,7 +290,20 @@ export function createHttp(io: Io, broker: NetBroker) {
         connectTimeoutMs: this.options?.connect === undefined ? undefined : Number(this.options.connect / 1_000_000n),
         firstByteTimeoutMs: this.options?.firstByte === undefined ? undefined : Number(this.options.firstByte / 1_000_000n),
       });
-      this.#result = 'error' in out ? { tag: 'err', val: out.error } : { tag: 'ok', val: new IncomingResponse(out.ok) };
+      body?.release();
+      if ('error' in out) {
+        this.#result = { tag: 'err', val: out.error };
+        return;
+      }
+      // The response body now sits in this thread until the guest reads it: the vendor's memory.
+      const hold = new BodyHold();
+      try {
+        hold.add(out.ok.body.length, 'an HTTP response body');
+      } catch (err) {
+        this.#result = { tag: 'err', val: { tag: 'internal-error', val: (err as Error).message } };
+        return;
+      }
+      this.#result = { tag: 'ok', val: new IncomingResponse(out.ok, hold) };
     }
     subscribe() {
       return new io.Pollable(0n, { ready: () => (this.#send(), true), wait: () => (this.#send(), true) });

@@ -3,6 +3,7 @@
 // classes in that instance's import object.
 import { sleepNs } from '../wasi-p1/clocks.js';
 import { GuestError } from './errors.js';
+import { unlimitedResources, type InstanceResources } from '../limits/resource-ledger.js';
 
 /** Where blocking happens; the sandbox uses it to tell a waiting guest from a spinning one. */
 export interface BlockingHooks {
@@ -16,10 +17,13 @@ export interface ByteSource {
   /** Blocks until at least one byte or the end; without it, read() is taken to block by itself. */
   blockingRead?(max: number): Uint8Array | null;
   readiness?: ReadinessSource;
+  /** The guest dropped the stream: give back what the source holds. */
+  dispose?(): void;
 }
 
 export interface ByteSink {
   write(bytes: Uint8Array): void;
+  dispose?(): void;
 }
 
 /** Readiness of something outside the guest (a socket); `wait` blocks up to `ms` and says if ready. */
@@ -30,7 +34,12 @@ export interface ReadinessSource {
 
 const MAX_WRITE = 1 << 20;
 
-export function createIo(hooks: BlockingHooks) {
+/**
+ * `resources`: every pollable and stream is a handle charged to the instance (resource-ledger.ts).
+ * At the cap, creating one traps the instance, as wasmtime does when its resource table is full:
+ * `subscribe` has no error case to answer with.
+ */
+export function createIo(hooks: BlockingHooks, resources: InstanceResources = unlimitedResources()) {
   class IoError {
     constructor(readonly message: string) {}
     toDebugString(): string {
@@ -43,7 +52,14 @@ export function createIo(hooks: BlockingHooks) {
    * (a socket with data). Waiting on a source happens in the host, in slices.
    */
   class Pollable {
-    constructor(readonly deadline: bigint = 0n, readonly source?: ReadinessSource) {}
+    #dropped = false;
+    constructor(readonly deadline: bigint = 0n, readonly source?: ReadinessSource) {
+      resources.takeHandle('pollable');
+    }
+    [Symbol.dispose](): void {
+      if (!this.#dropped) resources.freeHandle();
+      this.#dropped = true;
+    }
     ready(): boolean {
       return this.source ? this.source.ready() : process.hrtime.bigint() >= this.deadline;
     }
@@ -88,7 +104,9 @@ export function createIo(hooks: BlockingHooks) {
 
   class InputStream {
     #source: ByteSource | undefined;
+    #dropped = false;
     constructor(source: ByteSource) {
+      resources.takeHandle('input-stream');
       this.#source = source;
     }
     read(len: bigint): Uint8Array {
@@ -124,13 +142,18 @@ export function createIo(hooks: BlockingHooks) {
       return new Pollable(0n, this.#source?.readiness);
     }
     [Symbol.dispose](): void {
+      if (!this.#dropped) resources.freeHandle();
+      this.#dropped = true;
+      this.#source?.dispose?.();
       this.#source = undefined;
     }
   }
 
   class OutputStream {
     #sink: ByteSink | undefined;
+    #dropped = false;
     constructor(sink: ByteSink) {
+      resources.takeHandle('output-stream');
       this.#sink = sink;
     }
     checkWrite(): bigint {
@@ -174,6 +197,9 @@ export function createIo(hooks: BlockingHooks) {
       return this.splice(src, len);
     }
     [Symbol.dispose](): void {
+      if (!this.#dropped) resources.freeHandle();
+      this.#dropped = true;
+      this.#sink?.dispose?.();
       this.#sink = undefined;
     }
   }

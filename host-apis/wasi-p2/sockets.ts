@@ -7,6 +7,7 @@ import { parseIpAddress } from '../net/ip-address.js';
 import type { NetBroker, SocketErrorCode } from '../net/net-broker.js';
 import { GuestError } from './errors.js';
 import type { Io } from './io.js';
+import { ResourceLimitError, unlimitedResources, type InstanceResources } from '../limits/resource-ledger.js';
 
 type Ipv4 = [number, number, number, number];
 type Ipv6 = [number, number, number, number, number, number, number, number];
@@ -30,14 +31,24 @@ export function ipAddressOf(text: string): IpAddress {
   return { tag: 'ipv6', val: Array.from({ length: 8 }, (_, i) => (a.bytes[2 * i]! << 8) | a.bytes[2 * i + 1]!) as Ipv6 };
 }
 
-export function createSockets(io: Io, broker: NetBroker) {
+/**
+ * `resources`: sockets and address streams are handles of the instance (resource-ledger.ts); the
+ * real sockets, their descriptors and receive buffers are counted by the supervisor that holds them.
+ */
+export function createSockets(io: Io, broker: NetBroker, resources: InstanceResources = unlimitedResources()) {
   class Network {}
   const network = new Network();
 
   class ResolveAddressStream {
     #addresses: string[];
+    #dropped = false;
     constructor(addresses: string[]) {
+      resources.takeHandle('resolve-address-stream');
       this.#addresses = addresses;
+    }
+    [Symbol.dispose](): void {
+      if (!this.#dropped) resources.freeHandle();
+      this.#dropped = true;
     }
     resolveNextAddress(): IpAddress | undefined {
       const next = this.#addresses.shift();
@@ -69,7 +80,10 @@ export function createSockets(io: Io, broker: NetBroker) {
 
   class TcpSocket {
     #state: State = { kind: 'unbound' };
-    constructor(readonly family: 'ipv4' | 'ipv6') {}
+    #dropped = false;
+    constructor(readonly family: 'ipv4' | 'ipv6') {
+      resources.takeHandle('tcp-socket');
+    }
 
     static connected(family: 'ipv4' | 'ipv6', id: number, remote: IpSocketAddress): TcpSocket {
       const s = new TcpSocket(family);
@@ -175,6 +189,8 @@ export function createSockets(io: Io, broker: NetBroker) {
       if (this.#state.kind === 'connected') broker.close(this.#state.id);
       if (this.#state.kind === 'bound' || this.#state.kind === 'listening') broker.close(this.#state.server);
       this.#state = { kind: 'closed' };
+      if (!this.#dropped) resources.freeHandle();
+      this.#dropped = true;
     }
   }
 
@@ -187,7 +203,14 @@ export function createSockets(io: Io, broker: NetBroker) {
     network: { Network },
     instanceNetwork: { instanceNetwork: () => network },
     tcpCreateSocket: {
-      createTcpSocket: (family: 'ipv4' | 'ipv6') => new TcpSocket(family),
+      createTcpSocket: (family: 'ipv4' | 'ipv6') => {
+        try {
+          return new TcpSocket(family);
+        } catch (err) {
+          if (err instanceof ResourceLimitError) throw fail('new-socket-limit');
+          throw err;
+        }
+      },
     },
     tcp: { TcpSocket },
     udpCreateSocket: { createUdpSocket: (): never => { throw fail('not-supported'); } },

@@ -14,7 +14,7 @@ export interface CapabilityRequest {
   fs?: FsGrantRequest[];
   net?: { connect?: string[]; listen?: number[] };
   kv?: { namespace?: string; quota?: string };
-  messaging?: { publish?: string[]; subscribe?: string[] };
+  messaging?: { publish?: string[]; subscribe?: string[]; queue?: { messages?: number; bytes?: string; overflow?: 'drop-oldest' | 'reject' } };
   env?: Record<string, string>;
 }
 export interface WasmComponentProperties {

@@ -11,13 +11,24 @@ import { AppRecords, isoTime, type ActualState, type LogRow } from './app-record
 import type { EffectiveGrant } from '../../host-apis/capabilities/grant.js';
 import { planApp, releasePlan, type AppPlan } from './app-plan.js';
 import { closeGrantDirectories, grantDirectoryCount } from './grant-directories.js';
-import { MessageBus } from './message-bus.js';
+import { MessageBus, type QueueLimits } from './message-bus.js';
 import { NetService } from './net-service.js';
+import { DeviceFdBudget, ResourceLedger, type InstanceResources } from '../../host-apis/limits/resource-ledger.js';
+import { createAuditLimiter, DEFAULT_AUDIT_LIMITS, type AuditSink } from '../../host-apis/bulkhead/audit.js';
+import { RecordRetention } from './record-retention.js';
+import { ResourceRecords } from './resource-records.js';
+import { stateLimits } from '../state/state-limits.js';
+import type { AuditRow } from './app-records.js';
 
 interface LiveInstance {
   instanceId: string; appId: string; component: string; vendor: string; memoryBytes: number; role: string | null; state: string; reason?: string | null;
   /** The instance's grant: its directory handles are held (and counted) until the instance ends. */
   grant: EffectiveGrant;
+  /** What the supervisor holds for it (sockets, queued messages), charged to its vendor. */
+  resources?: InstanceResources;
+  /** Audit events raised on this side (network, limits), rate-limited like the sandbox's own. */
+  audit?: ReturnType<typeof createAuditLimiter>;
+  queue?: QueueLimits;
 }
 interface LiveApp { plan: AppPlan; instances: Map<string, LiveInstance>; settled: () => void }
 
@@ -36,6 +47,12 @@ export interface AppHostOptions {
 
 export class AppStartError extends Error {}
 
+/** SQLite could not write because the disk (or the database's size limit) is full. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR';
+}
+
 let startCounter = 0;
 
 export class AppHost {
@@ -43,8 +60,19 @@ export class AppHost {
   readonly bus = new MessageBus();
   readonly net = new NetService((instanceId, denial) => {
     const inst = this.#instances.get(instanceId);
-    if (inst) this.#audit(inst, denial);
+    if (inst) this.#limitedAudit(inst)(denial);
   });
+  readonly resources: ResourceRecords;
+  readonly #retention: RecordRetention;
+  /** Descriptors all guests may hold together (the process limit minus the daemon's reserve). */
+  readonly #deviceFds = new DeviceFdBudget();
+  readonly #ledgers = new Map<string, ResourceLedger>();
+  /** Per vendor, messages dropped since the daemon started: to its subscribers, and of its publishing. */
+  readonly #drops = new Map<string, { received: number; published: number }>();
+  #pendingAudit: Omit<AuditRow, 'id'>[] = [];
+  /** Rows the database would not take (a full disk): dropped and counted, never a crash. */
+  readonly dropped = { logRows: 0, auditRows: 0 };
+  #dropsRecorded = { logRows: 0, auditRows: 0 };
   readonly #sandboxes = new Map<string, VendorSandbox>();
   readonly #apps = new Map<string, LiveApp>();
   readonly #instances = new Map<string, LiveInstance>();
@@ -54,6 +82,8 @@ export class AppHost {
 
   constructor(private readonly options: AppHostOptions) {
     this.records = new AppRecords(options.db);
+    this.resources = new ResourceRecords(options.db);
+    this.#retention = new RecordRetention(options.db, () => stateLimits(this.options.policy()));
     this.#flushTimer = setInterval(() => this.flushLogs(), 100);
     this.#flushTimer.unref();
     this.#statsTimer = setInterval(() => void this.recordSandboxes(), 2000);
@@ -64,12 +94,72 @@ export class AppHost {
 
   /** Each vendor sandbox's instances, guest CPU time and memory, for `bulkhead status`. */
   async recordSandboxes(): Promise<void> {
+    this.#reportDrops();
+    try {
+      // Small batches, a few per pass while a flood keeps them full; the write lock is never held long.
+      for (let i = 0; i < 10 && this.#retention.pruneBatch() > 0; i++);
+      this.#recordResources();
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+    }
     for (const [vendor, s] of this.#sandboxes) {
       if (!s.alive) continue;
       const stats = await s.stats();
       if (!s.alive) continue; // it ended meanwhile; its end was recorded
-      this.records.upsertSandbox({ vendor, state: 'running', instances: stats.instances, cpuMs: s.cpuMs(), memoryBytes: stats.heapUsed + stats.external, reason: null });
+      try {
+        this.records.upsertSandbox({ vendor, state: 'running', instances: stats.instances, cpuMs: s.cpuMs(), memoryBytes: stats.heapUsed + stats.external, reason: null });
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+      }
     }
+  }
+
+  /** Each vendor's usage against its caps, and the daemon's own drops, for `bulkhead status`. */
+  #recordResources(): void {
+    for (const [vendor, ledger] of this.#ledgers) {
+      const u = ledger.usage();
+      const l = ledger.limits;
+      const d = this.#drops.get(vendor) ?? { received: 0, published: 0 };
+      this.resources.upsert({
+        vendor, hostBytes: u.hostBytes, hostBytesLimit: l.hostBytes, fds: u.fds, fdsLimit: l.fdsPerVendor,
+        diskBytes: u.diskBytes, diskLimit: l.diskBytes, messagesDropped: d.received, publishedDropped: d.published,
+      });
+    }
+    if (this.dropped.logRows !== this.#dropsRecorded.logRows || this.dropped.auditRows !== this.#dropsRecorded.auditRows) {
+      this.resources.setDeviceDrops(this.dropped.logRows, this.dropped.auditRows);
+      this.#dropsRecorded = { ...this.dropped };
+    }
+  }
+
+  /**
+   * Messages lost to full subscriber queues, told to both sides: a warning in the subscriber's log
+   * and in the publisher's, at most one each per report, and in the vendors' status counters.
+   */
+  #reportDrops(): void {
+    const { subscribers, publishers } = this.bus.takeDropCounts();
+    const count = (vendor: string, key: 'received' | 'published', n: number) => {
+      const d = this.#drops.get(vendor) ?? { received: 0, published: 0 };
+      d[key] += n;
+      this.#drops.set(vendor, d);
+    };
+    for (const [id, { dropped, queue }] of subscribers) {
+      const inst = this.#instances.get(id);
+      if (!inst) continue;
+      count(inst.vendor, 'received', dropped);
+      this.#log(inst, 'warn', `message queue full: ${dropped} messages dropped (${queue.overflow}, queue of ${queue.messages} messages / ${queue.bytes} bytes)`, { dropped: String(dropped) });
+    }
+    for (const [id, dropped] of publishers) {
+      const inst = this.#instances.get(id);
+      if (!inst) continue;
+      count(inst.vendor, 'published', dropped);
+      this.#log(inst, 'warn', `${dropped} published messages were dropped by subscribers whose queues were full`, { dropped: String(dropped) });
+    }
+  }
+
+  #log(inst: LiveInstance, level: string, message: string, fields: Record<string, string>): void {
+    const row = { appId: inst.appId, component: inst.component, at: isoTime(), level, message, fields };
+    this.#pendingLogs.push(row);
+    this.options.onEvent?.({ kind: 'log', row });
   }
 
   get runningApps(): string[] {
@@ -85,17 +175,55 @@ export class AppHost {
     return this.#sandboxes.get(vendor);
   }
 
+  /**
+   * Writes the pending log and audit rows in one transaction each. When the database cannot take
+   * them (SQLITE_FULL: the disk is full) they are dropped and counted (`bulkhead status`), so the
+   * daemon and every other vendor's apps keep running.
+   */
   flushLogs(): void {
-    if (this.#pendingLogs.length === 0) return;
-    const rows = this.#pendingLogs;
-    this.#pendingLogs = [];
-    this.records.addLogs(rows);
+    if (this.#pendingLogs.length > 0) {
+      const rows = this.#pendingLogs;
+      this.#pendingLogs = [];
+      try {
+        this.records.addLogs(rows);
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        this.dropped.logRows += rows.length;
+      }
+    }
+    if (this.#pendingAudit.length > 0) {
+      const rows = this.#pendingAudit;
+      this.#pendingAudit = [];
+      try {
+        this.options.db.transaction(() => { for (const r of rows) this.records.addAudit(r); })();
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        this.dropped.auditRows += rows.length;
+      }
+    }
+  }
+
+  /** The vendor's ledger, created with its first sandbox and kept while the daemon runs. */
+  #ledger(plan: AppPlan): ResourceLedger {
+    let ledger = this.#ledgers.get(plan.vendor);
+    if (!ledger) {
+      ledger = new ResourceLedger(plan.vendorWasm.limits.resources, { vendor: new SharedArrayBuffer(24), device: this.#deviceFds.buffer });
+      this.#ledgers.set(plan.vendor, ledger);
+    }
+    return ledger;
+  }
+
+  /** A vendor's ledger (for status and tests). */
+  ledgerOf(vendor: string): ResourceLedger | undefined {
+    return this.#ledgers.get(vendor);
   }
 
   #sandbox(plan: AppPlan): VendorSandbox {
     let s = this.#sandboxes.get(plan.vendor);
     if (s?.alive) return s;
-    s = new VendorSandbox(plan.vendor, path.join(this.options.dataDir, 'state.db'), plan.vendorWasm.limits.cpu, {
+    const limits = plan.vendorWasm.limits;
+    const ledger = this.#ledger(plan);
+    s = new VendorSandbox(plan.vendor, path.join(this.options.dataDir, 'state.db'), limits.cpu, {
       message: (m) => this.#onSandboxMessage(m),
       net: (call) => this.net.handle(call),
       lost: (ids, reason) => {
@@ -108,13 +236,21 @@ export class AppHost {
           this.#instanceEnded(inst, 'failed', null, reason);
         }
       },
-    });
+    }, { ledger: ledger.buffers, limits: ledger.limits, dataRoot: plan.vendorWasm.grantPolicy.dataRoot, audit: limits.audit, publish: limits.publish });
     this.#sandboxes.set(plan.vendor, s);
     return s;
   }
 
+  /** Queues an audit row (written with the logs, in one transaction per flush). */
   #audit(inst: LiveInstance, d: { capability: string; attempted: string; reason: string }): void {
-    this.records.addAudit({ at: isoTime(), vendor: inst.vendor, appId: inst.appId, component: inst.component, ...d });
+    this.#pendingAudit.push({ at: isoTime(), vendor: inst.vendor, appId: inst.appId, component: inst.component, ...d });
+    if (this.#pendingAudit.length >= 500) this.flushLogs();
+  }
+
+  /** The instance's audit, rate-limited, for events raised on this side. */
+  #limitedAudit(inst: LiveInstance): AuditSink {
+    inst.audit ??= createAuditLimiter((d) => this.#audit(inst, d), DEFAULT_AUDIT_LIMITS);
+    return inst.audit.audit;
   }
 
   #onSandboxMessage(m: FromSandbox): void {
@@ -133,14 +269,22 @@ export class AppHost {
         this.#audit(inst, m.denial);
         break;
       case 'publish':
-        this.bus.publish(m.topic, m.payload);
+        this.bus.publish(m.topic, m.payload, m.instanceId);
         break;
-      case 'subscribe':
-        this.bus.subscribe(m.instanceId, m.pattern, (id, topic, payload) => {
-          const target = this.#instances.get(id);
-          if (target) this.#sandboxes.get(target.vendor)?.deliver(id, topic, payload);
+      case 'delivered':
+        this.bus.handled(m.instanceId);
+        break;
+      case 'subscribe': {
+        const sandbox = () => this.#sandboxes.get(inst.vendor);
+        this.bus.subscribe(m.instanceId, m.pattern, {
+          deliver: (id, topic, payload) => sandbox()?.deliver(id, topic, payload),
+          queue: inst.queue ?? { messages: 64, bytes: 1024 * 1024, overflow: 'drop-oldest' },
+          resources: inst.resources,
+          ready: () => sandbox()?.hasCpuHeadroom() ?? false,
+          acks: true,
         });
         break;
+      }
       case 'state':
         if (m.state === 'running') {
           inst.state = 'running';
@@ -161,6 +305,8 @@ export class AppHost {
     inst.reason = reason;
     this.bus.unsubscribeAll(inst.instanceId);
     this.net.unregister(inst.instanceId);
+    inst.audit?.flush();
+    inst.resources?.release();
     this.#instances.delete(inst.instanceId);
     // The sandbox said the instance ended (or its thread is gone): nothing uses the handles any more.
     closeGrantDirectories(inst.grant);
@@ -246,15 +392,19 @@ export class AppHost {
     const live: LiveApp = { plan, instances: new Map(), settled };
     this.#apps.set(pkg.appId, live);
     const sandbox = this.#sandbox(plan);
+    const ledger = this.#ledger(plan);
     for (const c of plan.components) {
-      const inst: LiveInstance = { instanceId: `${pkg.appId}/${c.name}#${run}`, appId: pkg.appId, component: c.name, vendor: plan.vendor, memoryBytes: c.memoryCapBytes, role: null, state: 'starting', grant: c.grant };
+      const instanceId = `${pkg.appId}/${c.name}#${run}`;
+      const inst: LiveInstance = { instanceId, appId: pkg.appId, component: c.name, vendor: plan.vendor, memoryBytes: c.memoryCapBytes, role: null, state: 'starting', grant: c.grant, queue: c.queue };
+      inst.resources = ledger.instance(instanceId, (resource, attempted, reason) => this.#limitedAudit(inst)({ capability: `limits.${resource}`, attempted, reason }));
       // What the manifest asked for and did not get is on record before the guest runs.
       for (const d of c.denials) this.#audit(inst, { capability: d.capability, attempted: `requested ${d.requested}`, reason: d.reason });
       live.instances.set(inst.instanceId, inst);
       this.#instances.set(inst.instanceId, inst);
-      this.net.register(inst.instanceId, c.grant.netConnect, c.grant.netListen);
+      this.net.register(inst.instanceId, c.grant.netConnect, c.grant.netListen, inst.resources);
       this.records.upsertInstance({ ...inst, exitCode: null, reason: null });
     }
+    this.flushLogs();
     for (const c of plan.components) {
       sandbox.start({
         instanceId: `${pkg.appId}/${c.name}#${run}`, app: pkg.appId, component: c.name, kind: c.kind, path: c.path,

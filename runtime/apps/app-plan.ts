@@ -16,6 +16,7 @@ import { prepareComponent } from './component-cache.js';
 import { closeGrantDirectories, openGrantDirectories } from './grant-directories.js';
 import { wasmPolicyFor, type VendorWasm } from './wasm-policy.js';
 import { quoteValue } from '../../packages/quote-value.js';
+import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './message-bus.js';
 
 export class PlanError extends Error {}
 
@@ -29,6 +30,8 @@ export interface ComponentPlan {
   args: string[];
   parameters: Record<string, string>;
   memoryCapBytes: number;
+  /** Its queue of messages waiting for delivery (manifest `capabilities.messaging.queue`). */
+  queue: QueueLimits;
 }
 
 export interface AppPlan { appId: string; version: string; vendor: VendorId; components: ComponentPlan[]; vendorWasm: VendorWasm }
@@ -46,6 +49,15 @@ function parametersFor(manifest: ApplicationDescription, component: string, over
     for (const t of p.targets ?? []) if (t.components.includes(component)) out[t.pointer] = value;
   }
   return out;
+}
+
+function queueLimits(props: WasmComponentProperties): QueueLimits {
+  const q = props.capabilities?.messaging?.queue ?? {};
+  return {
+    messages: q.messages ?? DEFAULT_QUEUE_LIMITS.messages,
+    bytes: q.bytes ? parseSize(q.bytes) : DEFAULT_QUEUE_LIMITS.bytes,
+    overflow: q.overflow ?? DEFAULT_QUEUE_LIMITS.overflow,
+  };
 }
 
 export async function planApp(pkg: InstalledPackage, device: DevicePolicy, dataDir: string, overrides: Record<string, string> = {}): Promise<AppPlan> {
@@ -100,5 +112,6 @@ async function planComponent(
     name: c.name, kind, path: binary, grant, denials, args: props.args ?? [],
     parameters: parametersFor(manifest, c.name, overrides),
     memoryCapBytes: Math.min(wanted, vendorWasm.limits.memoryBytes),
+    queue: queueLimits(props),
   };
 }

@@ -14,6 +14,7 @@ import type { ProtectedAddresses } from '../../host-apis/net/protected-addresses
 import type { DenialReport } from '../../host-apis/bulkhead/audit.js';
 import { refusedNetCall, type HttpRequestSpec, type SocketErrorCode } from '../../host-apis/net/net-broker.js';
 import { MAX_BODY } from '../../host-apis/wasi-p2/http.js';
+import { unlimitedResources, type InstanceResources } from '../../host-apis/limits/resource-ledger.js';
 import type { NetCall } from '../sandbox/vendor-sandbox-protocol.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -39,9 +40,10 @@ function nextWake(waiters: Waiters, ms: number): Promise<void> {
   });
 }
 
-interface Conn { socket: net.Socket; chunks: Buffer[]; size: number; ended: boolean; error?: SocketErrorCode; wake: Waiters }
+interface Conn { socket: net.Socket; chunks: Buffer[]; size: number; ended: boolean; error?: SocketErrorCode; wake: Waiters; closed?: boolean }
 interface Listener { server: net.Server; pending: net.Socket[]; wake: Waiters }
-interface InstanceNet { rules: NetRule[]; listenPorts: number[]; resolvedFrom: Map<string, Set<string>>; sockets: Map<number, Conn>; servers: Map<number, Listener> }
+/** `resources`: every socket is a descriptor, and what it has received a host buffer, of the instance's vendor. */
+interface InstanceNet { rules: NetRule[]; listenPorts: number[]; resolvedFrom: Map<string, Set<string>>; sockets: Map<number, Conn>; servers: Map<number, Listener>; resources: InstanceResources }
 
 // IPv4 first: most plant equipment and test servers listen on IPv4 only.
 const resolveAll = async (host: string) => (await dns.promises.lookup(host, { all: true }))
@@ -57,21 +59,44 @@ export class NetService {
   constructor(private readonly audit: (instanceId: string, denial: DenialReport) => void, private readonly resolve = resolveAll,
     private readonly protect: ProtectedAddresses = DEFAULT_PROTECTED) {}
 
-  register(instanceId: string, rules: NetRule[], listenPorts: number[] = []): void {
-    this.#instances.set(instanceId, { rules, listenPorts, resolvedFrom: new Map(), sockets: new Map(), servers: new Map() });
+  register(instanceId: string, rules: NetRule[], listenPorts: number[] = [], resources: InstanceResources = unlimitedResources()): void {
+    this.#instances.set(instanceId, { rules, listenPorts, resolvedFrom: new Map(), sockets: new Map(), servers: new Map(), resources });
   }
 
   unregister(instanceId: string): void {
     const inst = this.#instances.get(instanceId);
-    for (const c of inst?.sockets.values() ?? []) c.socket.destroy();
-    for (const l of inst?.servers.values() ?? []) this.#closeListener(l);
+    if (!inst) return;
+    for (const c of inst.sockets.values()) this.#closeConn(inst, c);
+    for (const l of inst.servers.values()) this.#closeListener(inst, l);
     this.#instances.delete(instanceId);
   }
 
-  #closeListener(l: Listener): void {
+  #closeListener(inst: InstanceNet, l: Listener): void {
     l.server.close();
     for (const s of l.pending) s.destroy();
+    l.pending = [];
     wakeAll(l.wake);
+    inst.resources.freeFd();
+  }
+
+  #closeConn(inst: InstanceNet, c: Conn): void {
+    if (c.closed) return;
+    c.closed = true;
+    c.socket.destroy();
+    inst.resources.freeBytes(c.size);
+    c.chunks = [];
+    c.size = 0;
+    inst.resources.freeFd();
+  }
+
+  /** A socket descriptor charged to the instance, or why not (its cap, its vendor's, the device's). */
+  #takeSocket(inst: InstanceNet, what: string): string | undefined {
+    try {
+      inst.resources.takeFd(what);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   async handle(call: NetCall): Promise<unknown> {
@@ -89,10 +114,11 @@ export class NetService {
       case 'acceptable': return this.#acceptable(inst, a[0], a[1]);
       case 'shutdown': inst.sockets.get(a[0])?.socket.end(); return null;
       case 'close': {
-        inst.sockets.get(a[0])?.socket.destroy();
+        const c = inst.sockets.get(a[0]);
+        if (c) this.#closeConn(inst, c);
         inst.sockets.delete(a[0]);
         const l = inst.servers.get(a[0]);
-        if (l) this.#closeListener(l);
+        if (l) this.#closeListener(inst, l);
         inst.servers.delete(a[0]);
         return null;
       }
@@ -158,22 +184,31 @@ export class NetService {
       return { error: 'access-denied', reason: d.reason };
     }
     const addr = d.address;
+    const limited = this.#takeSocket(inst, `connect to ${addr}:${port}`);
+    if (limited) return { error: 'new-socket-limit', reason: limited };
     return new Promise((resolve) => {
       const socket = net.connect({ host: addr, port, timeout: CONNECT_TIMEOUT_MS });
-      const conn = this.#track(socket);
+      const conn = this.#track(inst, socket);
       socket.once('connect', () => {
         socket.setTimeout(0);
         const sid = this.#nextSocket++;
         inst.sockets.set(sid, conn);
         resolve({ ok: sid });
       });
-      socket.once('timeout', () => { socket.destroy(); resolve({ error: 'timeout' }); });
-      socket.once('error', (err: NodeJS.ErrnoException) => resolve({ error: socketError(err.code), reason: err.message }));
+      socket.once('timeout', () => { this.#closeConn(inst, conn); resolve({ error: 'timeout' }); });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        // Failed before it connected: the guest never got it, so its descriptor goes back now.
+        if (socket.connecting || !socket.remoteAddress) this.#closeConn(inst, conn);
+        resolve({ error: socketError(err.code), reason: err.message });
+      });
     });
   }
 
-  /** Buffers what a socket receives (up to BUFFER_LIMIT, then pauses it) for the guest's reads. */
-  #track(socket: net.Socket): Conn {
+  /**
+   * Buffers what a socket receives (up to BUFFER_LIMIT, or until the vendor's host-buffer budget
+   * is spent, then pauses it) for the guest's reads; the bytes are the vendor's until read.
+   */
+  #track(inst: InstanceNet, socket: net.Socket): Conn {
     const conn: Conn = { socket, chunks: [], size: 0, ended: false, wake: new Set() };
     const wake = () => wakeAll(conn.wake);
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -181,9 +216,12 @@ export class NetService {
       wake();
     });
     socket.on('data', (chunk: Buffer) => {
+      if (conn.closed) return;
       conn.chunks.push(chunk);
       conn.size += chunk.length;
-      if (conn.size > BUFFER_LIMIT) socket.pause();
+      // Already received, so kept; but nothing more is read while the vendor is over its budget.
+      const withinBudget = inst.resources.forceBytes(chunk.length);
+      if (conn.size > BUFFER_LIMIT || !withinBudget) socket.pause();
       wake();
     });
     socket.on('end', () => { conn.ended = true; wake(); });
@@ -198,15 +236,20 @@ export class NetService {
       this.#deny(id, `listen ${addr}:${port}`, reason, 'net.listen');
       return { error: 'access-denied', reason };
     }
+    const limited = this.#takeSocket(inst, `listen on ${addr}:${port}`);
+    if (limited) return { error: 'new-socket-limit', reason: limited };
     return new Promise((resolve) => {
       const listener: Listener = { server: net.createServer(), pending: [], wake: new Set() };
       listener.server.on('connection', (socket) => {
         listener.pending.push(socket);
         wakeAll(listener.wake);
       });
-      listener.server.once('error', (err: NodeJS.ErrnoException) => resolve({
-        error: err.code === 'EADDRINUSE' ? 'address-in-use' : err.code === 'EADDRNOTAVAIL' ? 'address-not-bindable' : 'unknown', reason: err.message,
-      }));
+      listener.server.once('error', (err: NodeJS.ErrnoException) => {
+        inst.resources.freeFd();
+        resolve({
+          error: err.code === 'EADDRINUSE' ? 'address-in-use' : err.code === 'EADDRNOTAVAIL' ? 'address-not-bindable' : 'unknown', reason: err.message,
+        });
+      });
       listener.server.listen(port, addr, () => {
         const sid = this.#nextSocket++;
         inst.servers.set(sid, listener);
@@ -218,9 +261,11 @@ export class NetService {
   #accept(inst: InstanceNet, sid: number) {
     const l = inst.servers.get(sid);
     if (!l) return { error: 'invalid-state' };
-    const socket = l.pending.shift();
-    if (!socket) return { ok: null };
-    const conn = this.#track(socket);
+    if (l.pending.length === 0) return { ok: null };
+    const limited = this.#takeSocket(inst, 'accept a connection');
+    if (limited) return { error: 'new-socket-limit', reason: limited };
+    const socket = l.pending.shift()!;
+    const conn = this.#track(inst, socket);
     const id = this.#nextSocket++;
     inst.sockets.set(id, conn);
     return { ok: { socket: id, address: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 } };
@@ -241,6 +286,7 @@ export class NetService {
   async #read(inst: InstanceNet, sid: number, max: number, wait: boolean) {
     const conn = inst.sockets.get(sid);
     if (!conn) return { error: 'invalid-state' };
+    this.#resumeIfRoom(inst, conn);
     if (wait) await this.#wait(conn, Infinity);
     if (conn.chunks.length === 0) {
       if (conn.error) return { error: conn.error };
@@ -251,8 +297,14 @@ export class NetService {
     const rest = all.subarray(out.length);
     conn.chunks = rest.length ? [rest] : [];
     conn.size = rest.length;
-    if (conn.size <= BUFFER_LIMIT && conn.socket.isPaused()) conn.socket.resume();
+    inst.resources.freeBytes(out.length);
+    this.#resumeIfRoom(inst, conn);
     return { ok: new Uint8Array(out) };
+  }
+
+  /** A paused socket reads again once its buffer and its vendor's budget have room. */
+  #resumeIfRoom(inst: InstanceNet, conn: Conn): void {
+    if (conn.size <= BUFFER_LIMIT && conn.socket.isPaused() && inst.resources.ledger.usage().hostBytes < inst.resources.limits.hostBytes) conn.socket.resume();
   }
 
   async #write(inst: InstanceNet, sid: number, bytes: Uint8Array) {
@@ -264,6 +316,7 @@ export class NetService {
   async #readable(inst: InstanceNet, sid: number, ms: number) {
     const conn = inst.sockets.get(sid);
     if (!conn) return true;
+    this.#resumeIfRoom(inst, conn);
     await this.#wait(conn, ms);
     return conn.chunks.length > 0 || conn.ended || conn.error !== undefined;
   }

@@ -3,6 +3,10 @@
 import type { OperatorGrantPolicy } from '../../host-apis/capabilities/grant.js';
 import { DEFAULT_LOG_LIMITS, type LogLimits } from '../../host-apis/bulkhead/log.js';
 import type { VendorId } from '../../packages/trust/vendor-id.js';
+import { DEFAULT_AUDIT_LIMITS, type AuditLimits } from '../../host-apis/bulkhead/audit.js';
+import { DEFAULT_PUBLISH_LIMITS, type PublishLimits } from '../../host-apis/bulkhead/messaging.js';
+import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from '../../host-apis/limits/resource-ledger.js';
+import { stateLimits } from '../state/state-limits.js';
 import { parseDuration, parseSize } from '../cli/parse-units.js';
 import type { DevicePolicy } from '../state/device-policy.js';
 import { vendorDataRoot } from '../state/vendor-names.js';
@@ -14,6 +18,10 @@ export interface VendorWasmLimits {
   cpu: CpuLimit;
   maxInstances: number;
   log: LogLimits;
+  /** Host buffers, handles, descriptors, disk (resource-ledger.ts). */
+  resources: ResourceLimits;
+  audit: AuditLimits;
+  publish: PublishLimits;
 }
 
 export interface VendorWasm { grantPolicy: OperatorGrantPolicy; limits: VendorWasmLimits }
@@ -41,6 +49,19 @@ export function wasmPolicyFor(vendor: VendorId, device: DevicePolicy, dataDir: s
       cpu: { share: w.cpu ?? 0.5, windowMs: w.cpuWindow ? parseDuration(w.cpuWindow) : 2000 },
       maxInstances: w.maxInstances ?? 8,
       log: { ...DEFAULT_LOG_LIMITS, perSecond: logRate, burst: logRate * 2 },
+      resources: {
+        hostBytes: w.hostMemory ? parseSize(w.hostMemory) : DEFAULT_RESOURCE_LIMITS.hostBytes,
+        handlesPerInstance: w.handles ?? DEFAULT_RESOURCE_LIMITS.handlesPerInstance,
+        fdsPerInstance: w.fds ?? DEFAULT_RESOURCE_LIMITS.fdsPerInstance,
+        fdsPerVendor: w.fdsTotal ?? DEFAULT_RESOURCE_LIMITS.fdsPerVendor,
+        diskBytes: w.disk ? parseSize(w.disk) : DEFAULT_RESOURCE_LIMITS.diskBytes,
+        diskReserveBytes: stateLimits(device).reserveBytes,
+      },
+      audit: w.auditRate ? { perSecond: w.auditRate, burst: w.auditRate * 5 } : DEFAULT_AUDIT_LIMITS,
+      publish: {
+        messagesPerSecond: w.publishRate ?? DEFAULT_PUBLISH_LIMITS.messagesPerSecond,
+        bytesPerSecond: w.publishBytes ? parseSize(w.publishBytes) : DEFAULT_PUBLISH_LIMITS.bytesPerSecond,
+      },
     },
   };
 }

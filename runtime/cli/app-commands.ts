@@ -3,6 +3,7 @@
 // back what happened, which status/logs/audit read.
 import type { Command } from 'commander';
 import { AppRecords, type AppRow } from '../apps/app-records.js';
+import { ResourceRecords } from '../apps/resource-records.js';
 import { daemonPid, DaemonRunningError, runDaemon, spawnDaemon } from '../apps/device-daemon.js';
 import { CliError } from './cli-error.js';
 import { openDevice, withDevice, type DeviceContext } from './device-context.js';
@@ -113,13 +114,20 @@ export function registerAppCommands(program: Command): void {
         }
         const rows = records.apps();
         const sandboxes = records.sandboxes();
+        const usage = new ResourceRecords(ctx.db);
+        const resources = usage.vendors();
+        const dropped = usage.deviceDrops();
         const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-        emit(flags.json, { daemon, apps: rows, sandboxes }, () => [
+        emit(flags.json, { daemon, apps: rows, sandboxes, resources, dropped }, () => [
           `daemon: ${daemon ? `running (pid ${daemon})` : 'not running'}`,
           ...rows.map((r) => `${stateLine(r)}   desired: ${r.desired}`),
           ...sandboxes.map((s) => s.state === 'running'
             ? `sandbox ${s.vendor}: ${s.instances} instance(s), guest CPU ${Math.round(s.cpuMs)} ms, memory ${mib(s.memoryBytes)}`
             : `sandbox ${s.vendor}: stopped${s.reason ? ` (${s.reason})` : ''}`),
+          ...resources.map((r) => `resources ${r.vendor}: host buffers ${mib(r.hostBytes)} of ${mib(r.hostBytesLimit)}, fds ${r.fds} of ${r.fdsLimit}, `
+            + `disk ${mib(r.diskBytes)} of ${mib(r.diskLimit)}, messages dropped ${r.messagesDropped} received / ${r.publishedDropped} published`),
+          ...(dropped.logRowsDropped || dropped.auditRowsDropped
+            ? [`state database full: ${dropped.logRowsDropped} log rows and ${dropped.auditRowsDropped} audit rows dropped`] : []),
         ].join('\n'));
       });
     });

@@ -24,11 +24,11 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "250ms", "2s", "1.5m", "3" (seconds) -> milliseconds. */
 export function parseDuration(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|)\s*$/i.exec(text);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|)\s*$/i.exec(text);
   if (!match) throw new UnitError(`${quoteValue(text)} is not a duration; use e.g. 500ms, 2s, 1m`);
   const ms = Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase()]!;
   if (ms <= 0) throw new UnitError(`duration ${quoteValue(text)} must be greater than zero`);

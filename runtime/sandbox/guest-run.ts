@@ -1,6 +1,7 @@
 // Instantiates and runs one WASI command, in whatever thread calls it, and classifies how it
 // ended. Shared by the worker sandbox and the in-process (no isolation) path.
 import { GrantError, WasiPreview1, type PreopenGrant } from '../../host-apis/wasi-p1/preview1.js';
+import type { InstanceResources } from '../../host-apis/limits/resource-ledger.js';
 import { CapturedOutput, fdSink, fdSource, type OutputSink } from '../../host-apis/wasi-p1/stdio.js';
 
 export type StdioMode = 'inherit' | 'capture';
@@ -13,6 +14,8 @@ export interface GuestRunRequest {
   preopens: PreopenGrant[];
   stdio: StdioMode;
   memoryCapBytes: number;
+  /** In-thread only (never crosses postMessage): what the instance may make the host hold. */
+  resources?: InstanceResources;
 }
 
 export type GuestOutcome =
@@ -43,7 +46,7 @@ export function runGuest(request: GuestRunRequest): GuestResult {
     try {
       wasi = new WasiPreview1({
         args: request.args, env: request.env, preopens: request.preopens,
-        stdin: captured ? undefined : fdSource(0), stdout, stderr,
+        stdin: captured ? undefined : fdSource(0), stdout, stderr, resources: request.resources,
       });
     } catch (err) {
       if (err instanceof GrantError) return { kind: 'host-error', message: err.message };

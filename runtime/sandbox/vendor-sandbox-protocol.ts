@@ -2,6 +2,9 @@
 import type { EffectiveGrant } from '../../host-apis/capabilities/grant.js';
 import type { DenialReport } from '../../host-apis/bulkhead/audit.js';
 import type { LogLevel, LogLimits } from '../../host-apis/bulkhead/log.js';
+import type { AuditLimits } from '../../host-apis/bulkhead/audit.js';
+import type { PublishLimits } from '../../host-apis/bulkhead/messaging.js';
+import type { LedgerBuffers, ResourceLimits } from '../../host-apis/limits/resource-ledger.js';
 
 export interface InstanceSpec {
   instanceId: string;
@@ -26,6 +29,18 @@ export interface SandboxInit {
   /** Synchronous calls to the supervisor (network): the port and its wake-up counter. */
   callPort: import('node:worker_threads').MessagePort;
   callSignal: SharedArrayBuffer;
+  /** What the vendor's guests may make the host hold; absent: no limits (bulkhead run). */
+  resources?: SandboxResources;
+}
+
+/** The vendor's resource ledger (shared counters), its limits and data root, and its rates. */
+export interface SandboxResources {
+  ledger: LedgerBuffers;
+  limits: ResourceLimits;
+  /** Scanned at start: what the vendor already has on disk counts against its quota. */
+  dataRoot: string;
+  audit: AuditLimits;
+  publish: PublishLimits;
 }
 
 /** A network call from an instance, answered by the supervisor (see host-apis/net/net-broker.ts). */
@@ -49,6 +64,8 @@ export type FromSandbox =
   | { type: 'log'; instanceId: string; level: LogLevel; message: string; fields: Record<string, string>; at: number }
   | { type: 'audit'; instanceId: string; denial: DenialReport; at: number }
   | { type: 'publish'; instanceId: string; topic: string; payload: Uint8Array }
+  /** The instance has handled a delivered message: the bus may send it the next one. */
+  | { type: 'delivered'; instanceId: string }
   | { type: 'subscribe'; instanceId: string; pattern: string }
   | { type: 'stats'; stats: SandboxStats };
 

@@ -12,6 +12,10 @@ import Database from 'better-sqlite3';
 import { buildComponentImports } from '../../host-apis/components/component-imports.js';
 import { KvStore } from '../../host-apis/bulkhead/kv-store.js';
 import { createLog, type LogLevel } from '../../host-apis/bulkhead/log.js';
+import { createAuditLimiter, DEFAULT_AUDIT_LIMITS } from '../../host-apis/bulkhead/audit.js';
+import { PublishLimiter } from '../../host-apis/bulkhead/messaging.js';
+import { scanDiskUsage } from '../../host-apis/limits/disk-usage.js';
+import { ResourceLedger, UNLIMITED, type InstanceResources } from '../../host-apis/limits/resource-ledger.js';
 import { ComponentExit } from '../../host-apis/wasi-p2/errors.js';
 import type { ByteSink, ByteSource } from '../../host-apis/wasi-p2/io.js';
 import { fdSink, fdSource } from '../../host-apis/wasi-p1/stdio.js';
@@ -51,11 +55,18 @@ const db = new Database(init.databasePath);
 db.pragma('busy_timeout = 5000');
 const kv = new KvStore(db);
 
+// Everything the vendor's guests make this thread hold is charged to the vendor's ledger, whose
+// counters the supervisor shares; what the vendor already has on disk counts from the start.
+const ledger = init.resources ? new ResourceLedger(init.resources.limits, init.resources.ledger) : new ResourceLedger(UNLIMITED);
+if (init.resources) ledger.setDiskUsage(scanDiskUsage(init.resources.dataRoot));
+const auditLimits = init.resources?.audit ?? DEFAULT_AUDIT_LIMITS;
+const publishLimiter = init.resources ? new PublishLimiter(init.resources.publish) : undefined;
+
 interface AppExports {
   start?: () => void;
   onMessage?: (topic: string, payload: Uint8Array) => void;
 }
-interface Instance { spec: InstanceSpec; app?: AppExports; dispose: () => void; memories: WebAssembly.Memory[] }
+interface Instance { spec: InstanceSpec; app?: AppExports; dispose: () => void; memories: WebAssembly.Memory[]; resources: InstanceResources }
 const instances = new Map<string, Instance>();
 
 type InstantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
@@ -127,6 +138,7 @@ function end(instanceId: string, outcome: InstanceEnd): void {
       if (outcome.state === 'failed') outcome = { state: 'failed', reason: `memory cap of ${cap} reached (${outcome.reason})` };
     }
     inst?.dispose();
+    inst?.resources.release();
     instances.delete(instanceId);
   }
   post({ type: 'state', instanceId, at: Date.now(), ...outcome });
@@ -147,7 +159,10 @@ function guestCall(instanceId: string, fn: () => void): boolean {
 async function start(spec: InstanceSpec): Promise<void> {
   const id = spec.instanceId;
   const at = () => Date.now();
-  const audit = (denial: Parameters<Parameters<typeof createLog>[2]>[0]) => post({ type: 'audit', instanceId: id, denial, at: at() });
+  // Audit events are rate-limited per instance: a guest looping on a denied call costs bounded rows.
+  const auditLimiter = createAuditLimiter((denial) => post({ type: 'audit', instanceId: id, denial, at: at() }), auditLimits);
+  const audit = auditLimiter.audit;
+  const resources = ledger.instance(id, (resource, attempted, reason) => audit({ capability: `limits.${resource}`, attempted, reason }));
   const toLog = (r: Parameters<Parameters<typeof createLog>[0]>[0]) => post({ type: 'log', instanceId: id, ...r, at: at() });
   // Two budgets: a flood through the log API cannot silence the std streams, nor the other way.
   const log = createLog(toLog, spec.logLimits, audit);
@@ -161,18 +176,18 @@ async function start(spec: InstanceSpec): Promise<void> {
   const stdin: ByteSource = stdinFd
     ? { read: (max) => { const buf = new Uint8Array(max); const n = stdinFd.read(buf); return n === 0 ? null : buf.subarray(0, n); } }
     : { read: () => null };
-  const flush = () => (stdout.flush(), stderr.flush(), log.flush(), streamLog.flush());
+  const flush = () => (stdout.flush(), stderr.flush(), log.flush(), streamLog.flush(), auditLimiter.flush());
 
   if (spec.kind === 'module') {
     // A preview1 command: run to completion with the grant's files, args and env.
-    instances.set(id, { spec, dispose: () => {}, memories: [] });
+    instances.set(id, { spec, dispose: () => {}, memories: [], resources });
     const module = await WebAssembly.compile(capMemory(fs.readFileSync(spec.path), spec.memoryCapBytes) as Uint8Array<ArrayBuffer>);
     // Stopped while compiling: its end was reported, so the supervisor may have closed its handles.
     if (!instances.has(id)) return;
     end(id, { state: 'running', role: 'job' });
     const result = meter.guest(() => runGuest({
       module, args: [spec.component, ...spec.args], env: spec.grant.env, preopens: spec.grant.fs,
-      stdio: 'capture', memoryCapBytes: spec.memoryCapBytes,
+      stdio: 'capture', memoryCapBytes: spec.memoryCapBytes, resources,
     }));
     stdout.write(new TextEncoder().encode(result.stdout ?? ''));
     stderr.write(new TextEncoder().encode(result.stderr ?? ''));
@@ -189,11 +204,11 @@ async function start(spec: InstanceSpec): Promise<void> {
       publish: (topic, payload) => post({ type: 'publish', instanceId: id, topic, payload }),
       subscribe: (pattern) => post({ type: 'subscribe', instanceId: id, pattern }),
     },
-    log: log.write, audit, net: netBroker(id),
+    log: log.write, audit, net: netBroker(id), resources, publishLimiter,
     hooks: { beforeBlock: () => meter.leave(), afterBlock: () => meter.enter() },
   });
   const memories: WebAssembly.Memory[] = [];
-  instances.set(id, { spec, dispose: () => (flush(), built.dispose()), memories });
+  instances.set(id, { spec, dispose: () => (flush(), built.dispose()), memories, resources });
   // Every core instance passes through here, so the instance's memories can be watched.
   const instantiateCore: InstantiateCore = async (module, imports) => {
     const instance = await WebAssembly.instantiate(module, imports);
@@ -230,6 +245,8 @@ port.on('message', (m: ToSandbox) => {
   } else if (m.type === 'deliver') {
     const app = instances.get(m.instanceId)?.app;
     if (app?.onMessage) guestCall(m.instanceId, () => app.onMessage!(m.topic, m.payload));
+    // Deliveries are paced by the supervisor: one at a time per instance, the next after this ack.
+    post({ type: 'delivered', instanceId: m.instanceId });
   } else if (m.type === 'stop') {
     if (instances.has(m.instanceId)) end(m.instanceId, { state: 'stopped' });
   } else if (m.type === 'stats') {

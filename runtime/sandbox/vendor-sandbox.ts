@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { CpuMeter } from './cpu-meter.js';
 import { MessageChannel } from 'node:worker_threads';
-import type { FromSandbox, InstanceSpec, NetCall, SandboxStats, ToSandbox } from './vendor-sandbox-protocol.js';
+import type { FromSandbox, InstanceSpec, NetCall, SandboxResources, SandboxStats, ToSandbox } from './vendor-sandbox-protocol.js';
 import { refusedNetCall } from '../../host-apis/net/net-broker.js';
 import { serveSyncCalls } from './sync-call.js';
 import { workerScript } from './worker-script.js';
@@ -27,6 +27,8 @@ export interface SandboxEvents {
 // JS heap of the sandbox thread: host API objects and jco bindings, not wasm memory (capped per
 // instance by rewriting each module's declared maximum).
 const WORKER_HEAP_MB = 128;
+// The part of its CPU share a vendor may fill with message deliveries before they wait.
+const DELIVERY_SHARE = 0.6;
 
 export class VendorSandbox {
   readonly #worker: Worker;
@@ -37,7 +39,7 @@ export class VendorSandbox {
   #gone = false;
   readonly exited: Promise<void>;
 
-  constructor(readonly vendor: string, databasePath: string, readonly cpu: CpuLimit, events: SandboxEvents) {
+  constructor(readonly vendor: string, databasePath: string, readonly cpu: CpuLimit, events: SandboxEvents, resources?: SandboxResources) {
     const script = workerScript('vendor-sandbox-worker');
     const calls = new MessageChannel();
     const callSignal = new SharedArrayBuffer(4);
@@ -47,7 +49,7 @@ export class VendorSandbox {
     this.#worker = new Worker(script.url, {
       eval: script.eval,
       execArgv: [],
-      workerData: { vendor, databasePath, cpu: this.#meter.buffer, callPort: calls.port2, callSignal },
+      workerData: { vendor, databasePath, cpu: this.#meter.buffer, callPort: calls.port2, callSignal, resources },
       transferList: [calls.port2],
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       stdout: false, stderr: false, stdin: false,
@@ -101,6 +103,22 @@ export class VendorSandbox {
   /** Guest CPU time used so far, in ms. */
   cpuMs(): number {
     return Number(this.#meter.busyNs()) / 1e6;
+  }
+
+  /**
+   * Whether the vendor may be handed more queued work (a message delivery) now: its guests used
+   * under DELIVERY_SHARE of their CPU share over the recent window. Deliveries wait otherwise, so
+   * a flood of messages fills the subscriber's queue (and drops by its policy) instead of pushing
+   * its guest time past the share and getting the whole vendor stopped for others' traffic.
+   */
+  hasCpuHeadroom(): boolean {
+    if (this.cpu.share >= 1) return true;
+    const first = this.#samples[0];
+    if (!first) return true;
+    const span = performance.now() - first.at;
+    if (span <= 0) return true;
+    const usedMs = Number(this.#meter.busyNs() - first.busyNs) / 1e6;
+    return usedMs < DELIVERY_SHARE * this.cpu.share * Math.max(span, this.cpu.windowMs);
   }
 
   #checkCpu(): void {

@@ -34,9 +34,20 @@ export interface VendorWasmPolicy {
   cpuWindow?: string;
   maxInstances?: number;
   logRate?: number;
+  hostMemory?: string;
+  handles?: number;
+  fds?: number;
+  fdsTotal?: number;
+  disk?: string;
+  auditRate?: number;
+  publishRate?: number;
+  publishBytes?: string;
 }
 
-export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits; vendors: Record<string, VendorPolicyEntry> }
+/** The `state:` part: what the device keeps for its own database (see stateLimits for defaults). */
+export interface StatePolicy { reserve?: string; logRows?: number; auditRows?: number; maxAge?: string }
+
+export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits; vendors: Record<string, VendorPolicyEntry>; state?: StatePolicy }
 
 let compiled: ValidateFunction | undefined;
 const validator = () => (compiled ??= new Ajv({ allErrors: true }).compile(schema));
@@ -57,10 +68,11 @@ export function loadDevicePolicy(dataDir: string): DevicePolicy {
     const problems = (validate.errors ?? []).map((e) => `${jsonPointerToPath(e.instancePath)}: ${e.message}`);
     throw new PolicyError(`${file}: ${problems.join('; ')}`);
   }
-  const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits>; vendors: Record<string, VendorPolicyEntry> }>;
+  const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits>; vendors: Record<string, VendorPolicyEntry>; state: StatePolicy }>;
   return {
     signatures: { ...DEFAULT_SIGNATURE_POLICY, ...d.signatures },
     archive: { ...DEFAULT_ARCHIVE_LIMITS, ...d.archive },
     vendors: d.vendors ?? {},
+    state: d.state,
   };
 }
