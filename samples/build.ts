@@ -113,7 +113,7 @@ export function sampleTargets(): Target[] {
     jcoNewTarget('interop-c (component, jco new)', 'interop-c/build/wasi-tour.wasm', path.join(samplesDir, 'interop-c', 'build', 'wasi-tour.component.wasm')),
     jcoNewTarget('cat-c (component, jco new)', 'cat-c/build/cat.wasm', path.join(samplesDir, 'cat-c', 'build', 'cat.component.wasm')),
   );
-  targets.push(netTarget('net-probe.c'), netTarget('net-listener.c'));
+  targets.push(netTarget('net-probe.c'), netTarget('net-listener.c'), netTarget('rogue-hoard.c'));
   for (const dir of ['vendors', 'bench-c']) {
     for (const file of fs.readdirSync(path.join(samplesDir, dir)).sort()) {
       if (file.endsWith('.c')) targets.push(componentTarget(dir, file, /^\/\/ world: service/m.test(fs.readFileSync(path.join(samplesDir, dir, file), 'utf8')) ? 'service' : 'imports'));

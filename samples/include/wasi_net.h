@@ -51,6 +51,10 @@ IMPORT("wasi:http/types", "[constructor]outgoing-request") extern int32_t reques
 IMPORT("wasi:http/types", "[method]outgoing-request.set-authority") extern int32_t request_set_authority(int32_t, int32_t, const char *, size_t);
 IMPORT("wasi:http/types", "[method]outgoing-request.set-path-with-query") extern int32_t request_set_path(int32_t, int32_t, const char *, size_t);
 IMPORT("wasi:http/types", "[method]outgoing-request.set-scheme") extern int32_t request_set_scheme(int32_t, int32_t, int32_t, const char *, size_t);
+// outgoing-request.body / outgoing-body.write -> result<own<...>>: u8 is_err @0; handle @4
+IMPORT("wasi:http/types", "[method]outgoing-request.body") extern void request_body(int32_t, uint8_t *);
+IMPORT("wasi:http/types", "[method]outgoing-body.write") extern void body_write(int32_t, uint8_t *);
+IMPORT("wasi:http/types", "[resource-drop]outgoing-request") extern void request_drop(int32_t);
 IMPORT("wasi:http/outgoing-handler", "handle") extern void http_handle(int32_t request, int32_t has_options, int32_t options, uint8_t *ret);
 IMPORT("wasi:http/types", "[method]future-incoming-response.subscribe") extern int32_t future_subscribe(int32_t);
 IMPORT("wasi:http/types", "[method]future-incoming-response.get") extern void future_get(int32_t, uint8_t *);
