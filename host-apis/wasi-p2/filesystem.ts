@@ -9,7 +9,7 @@ import { Errno } from '../wasi-p1/constants.js';
 import { setFdTimes, setPathTimes, type TimeSpec } from '../native/fs-times.js';
 import { ENTRY_BYTES, growthTo, removalRefund } from '../limits/disk-usage.js';
 import { unlimitedResources, type InstanceResources } from '../limits/resource-ledger.js';
-import { fsCall, GuestError } from './errors.js';
+import { fsCall, fsErrorCode, GuestError } from './errors.js';
 import type { Io } from './io.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
@@ -377,7 +377,9 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
   return {
     types: {
       Descriptor, DirectoryEntryStream,
-      filesystemErrorCode: () => undefined,
+      // A stream error from a file (a write past the disk quota, say) carries its filesystem code;
+      // the preview1 adapter asks for it to give the guest the right errno instead of EIO.
+      filesystemErrorCode: (err: { cause?: unknown }) => (err?.cause === undefined ? undefined : fsErrorCode(err.cause)),
     },
     // Fresh handle objects each call: jco disposes an object when the guest drops its handle.
     preopens: { getDirectories: (): [Descriptor, string][] => directories.map((d) => [new Descriptor(d.fd, true, d.readOnly, true, false, true), d.guestPath]) },

@@ -41,7 +41,8 @@ const MAX_WRITE = 1 << 20;
  */
 export function createIo(hooks: BlockingHooks, resources: InstanceResources = unlimitedResources()) {
   class IoError {
-    constructor(readonly message: string) {}
+    /** `cause`: what the host threw, so wasi:filesystem's filesystem-error-code can say what it was. */
+    constructor(readonly message: string, readonly cause?: unknown) {}
     toDebugString(): string {
       return this.message;
     }
@@ -99,7 +100,7 @@ export function createIo(hooks: BlockingHooks, resources: InstanceResources = un
     }
   }
 
-  const failed = (err: unknown) => new GuestError({ tag: 'last-operation-failed', val: new IoError((err as Error).message ?? String(err)) });
+  const failed = (err: unknown) => new GuestError({ tag: 'last-operation-failed', val: new IoError((err as Error).message ?? String(err), err) });
   const closed = () => new GuestError({ tag: 'closed' });
 
   class InputStream {

@@ -71,8 +71,8 @@ export class AppHost {
   readonly #drops = new Map<string, { received: number; published: number }>();
   #pendingAudit: Omit<AuditRow, 'id'>[] = [];
   /** Rows the database would not take (a full disk): dropped and counted, never a crash. */
-  readonly dropped = { logRows: 0, auditRows: 0 };
-  #dropsRecorded = { logRows: 0, auditRows: 0 };
+  readonly dropped = { logRows: 0, auditRows: 0, stateWrites: 0 };
+  #dropsRecorded = { logRows: 0, auditRows: 0, stateWrites: 0 };
   readonly #sandboxes = new Map<string, VendorSandbox>();
   readonly #apps = new Map<string, LiveApp>();
   readonly #instances = new Map<string, LiveInstance>();
@@ -224,7 +224,15 @@ export class AppHost {
     const limits = plan.vendorWasm.limits;
     const ledger = this.#ledger(plan);
     s = new VendorSandbox(plan.vendor, path.join(this.options.dataDir, 'state.db'), limits.cpu, {
-      message: (m) => this.#onSandboxMessage(m),
+      message: (m) => {
+        // A full disk fails this record, not the daemon (which would take every vendor down).
+        try {
+          this.#onSandboxMessage(m);
+        } catch (err) {
+          if (!isDiskFull(err)) throw err;
+          this.dropped.stateWrites++;
+        }
+      },
       net: (call) => this.net.handle(call),
       lost: (ids, reason) => {
         this.#sandboxes.delete(plan.vendor);
