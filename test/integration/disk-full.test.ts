@@ -12,6 +12,8 @@ import * as assert from 'uvu/assert';
 import { AppHost } from '../../runtime/apps/app-host.js';
 import { loadDevicePolicy } from '../../runtime/state/device-policy.js';
 import { openStateDb } from '../../runtime/state/state-db.js';
+import { vendorDataRoot } from '../../runtime/state/vendor-names.js';
+import { vendorId } from '../../packages/trust/vendor-id.js';
 import { appPackage, startVictim, VICTIM_POLICY, withinFactor } from '../support/victim.js';
 import { tempDir } from '../support/paths.js';
 
@@ -73,7 +75,8 @@ test('a vendor writing without end stops at its disk quota (EDQUOT), reported in
   assert.match(line, /then: Quota exceeded/, line);
   const wrote = Number(/wrote (\d+) KiB/.exec(line)![1]) * KiB;
   assert.ok(wrote > 1 * MiB && wrote <= 2 * MiB, line);
-  const onDisk = execFileSync('du', ['-sb', path.join(dataDir, 'vendors', 'rogue-labs')], { encoding: 'utf8' });
+  const root = vendorDataRoot(vendorId('Rogue Labs'), loadDevicePolicy(dataDir), dataDir);
+  const onDisk = execFileSync('du', ['-sb', root], { encoding: 'utf8' });
   assert.ok(Number(onDisk.split('\t')[0]) <= 2 * MiB + 64 * KiB, `du: ${onDisk}`);
   assert.ok(host.records.audit({ appId: 'rogue-disk' }).some((e) => e.capability === 'limits.disk' && /disk quota of 2 MiB/.test(e.reason)));
   await host.recordSandboxes();
