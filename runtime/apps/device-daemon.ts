@@ -10,6 +10,7 @@ import { InstalledPackages } from '../../packages/install/installed-packages.js'
 import { loadDevicePolicy } from '../state/device-policy.js';
 import { openStateDb } from '../state/state-db.js';
 import { configuredVendors, migrateVendorRoots } from '../state/vendor-root-migration.js';
+import { startManagementApi, type ManagementApi, type ManagementApiOptions } from '../api/management-api.js';
 import { AppHost, type AppHostOptions } from './app-host.js';
 
 const PID_FILE = 'daemon.pid';
@@ -62,6 +63,8 @@ export interface DaemonOptions {
   say?: (line: string) => void;
   onEvent?: AppHostOptions['onEvent'];
   pollMs?: number;
+  /** The management API's listeners and limits (the unix socket is always served). */
+  api?: Omit<ManagementApiOptions, 'dataDir' | 'say'>;
 }
 
 /** Runs until `signal` aborts; then stops every app it runs and releases the lock. */
@@ -83,6 +86,7 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
   }
   const host = new AppHost({ dataDir, db, policy: () => loadDevicePolicy(dataDir), onEvent: options.onEvent });
   const installed = new InstalledPackages(db);
+  let api: ManagementApi | undefined;
   try {
     // Whatever a previous daemon left "running" is not running now: start it again.
     for (const app of host.records.apps()) {
@@ -91,6 +95,7 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
         host.records.markStarted(app.appId, null);
       }
     }
+    api = await startManagementApi({ dataDir, say, ...options.api });
     say(`daemon ${process.pid} serving ${dataDir}`);
     let lastVersion = -1;
     while (!signal.aborted) {
@@ -104,6 +109,7 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
     }
   } finally {
     say('daemon stopping');
+    await api?.close();
     const running = host.runningApps;
     await host.close();
     for (const appId of running) host.records.markStarted(appId, null);

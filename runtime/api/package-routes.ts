@@ -1,0 +1,76 @@
+// Packages: list, show, and upload-and-install (see package-upload.ts for the streaming and quota).
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import type { InstalledPackage } from '../../packages/install/installed-packages.js';
+import type { ApiContext } from './api-context.js';
+import { ApiError } from './api-errors.js';
+import { AppIdParams, problemResponses, type AppIdParamsT } from './api-schemas.js';
+import { signaturesFromHeader, spoolUpload } from './package-upload.js';
+
+const UploadQuery = Type.Object({
+  allowDowngrade: Type.Optional(Type.Boolean({ description: 'install even if the version is not newer than the installed one' })),
+}, { additionalProperties: false });
+
+const InstallResultSchema = Type.Object({
+  appId: Type.String(), version: Type.String(), vendor: Type.String(), digest: Type.String(), installedAt: Type.String(),
+  previousVersion: Type.Union([Type.String(), Type.Null()]),
+  signers: Type.Array(Type.Object({ keyId: Type.String(), vendor: Type.String(), role: Type.String() })),
+});
+
+const publicView = (p: InstalledPackage) => ({ appId: p.appId, version: p.version, vendor: p.vendor, digest: p.digest, installedAt: p.installedAt });
+
+// The upload body is a stream the handler consumes; only the query is validated by schema here.
+const queryAjv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, strict: false });
+
+export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
+  return async (app) => {
+    // Hand the raw request stream to the upload route instead of reading it into memory.
+    app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+
+    app.get('/v1/packages', {
+      schema: { summary: 'installed packages', tags: ['packages'], response: { 200: Type.Object({ packages: Type.Array(Type.Ref('Package')) }) } },
+    }, async () => ({ packages: ctx.installed.list().map(publicView) }));
+
+    app.get<{ Params: AppIdParamsT }>('/v1/packages/:id', {
+      schema: { summary: 'one installed package', tags: ['packages'], params: AppIdParams, response: { 200: { $ref: 'Package#' }, ...problemResponses(404) } },
+    }, async (request) => {
+      const p = ctx.installed.get(request.params.id);
+      if (!p) throw new ApiError(404, 'BH_ERR_API_NOT_FOUND', `${request.params.id} is not installed (see GET /v1/packages)`, 'params.id');
+      return publicView(p);
+    });
+
+    app.post<{ Querystring: Static<typeof UploadQuery> }>('/v1/packages', {
+      schema: {
+        summary: 'upload and install a .bhpkg: verified against the trust store and policy exactly as `bulkhead install`; atomic',
+        description: 'Body: the package bytes (application/octet-stream, streamed to disk under a quota of policy archive.maxPackedBytes). '
+          + 'Header Bulkhead-Signature: base64 of each .minisig file (comma-separated or repeated, at most 8).',
+        tags: ['packages'], querystring: UploadQuery,
+        headers: Type.Object({ 'bulkhead-signature': Type.String({ description: 'base64 of a .minisig file; comma-separated for several' }) }),
+        body: Type.String({ format: 'binary', contentMediaType: 'application/octet-stream' }),
+        consumes: ['application/octet-stream'],
+        response: { 201: InstallResultSchema, ...problemResponses(400, 403, 409, 413, 415, 422) },
+      },
+      validatorCompiler: ({ schema, httpPart }) => (httpPart === 'body' ? () => true : queryAjv.compile(schema)),
+    }, async (request, reply) => {
+      const signatures = signaturesFromHeader(request.headers['bulkhead-signature']);
+      const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
+      const t0 = performance.now();
+      const timings: { verifySeconds?: number } = {};
+      let outcome = 'refused';
+      try {
+        const spooled = await spoolUpload(request.body as NodeJS.ReadableStream as never, ctx.dataDir, ctx.uploads.quota(), declared);
+        const r = await ctx.uploads.install(spooled, signatures, request.query.allowDowngrade ?? false, timings);
+        outcome = 'installed';
+        reply.code(201);
+        return {
+          ...publicView(r.installed), previousVersion: r.previous?.version ?? null,
+          signers: r.verified.signers.map((s) => ({ keyId: s.key.keyId, vendor: s.key.vendor, role: s.key.role })),
+        };
+      } finally {
+        ctx.metrics.installSeconds.observe({ outcome }, (performance.now() - t0) / 1000);
+        if (timings.verifySeconds !== undefined) ctx.metrics.verifySeconds.observe({ outcome }, timings.verifySeconds);
+      }
+    });
+  };
+}
