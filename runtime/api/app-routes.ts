@@ -9,7 +9,7 @@ import { AppIdParams, FollowFormat, problemResponses, type AppIdParamsT } from '
 import { openFollowStream, streamFormat } from './follow-stream.js';
 
 const StartBody = Type.Object({
-  parameters: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$', maxLength: 200 }), Type.String({ maxLength: 4096 }), { maxProperties: 100 })),
+  parameters: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$', maxLength: 200 }), Type.String({ maxLength: 4096 }), { maxProperties: 100, additionalProperties: false })),
 }, { additionalProperties: false });
 
 const LogsQuery = Type.Object({

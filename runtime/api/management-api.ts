@@ -48,6 +48,8 @@ export interface ManagementApi {
   socketPath: string;
   /** The TLS listener's port (useful with port 0), when there is one. */
   tlsPort?: number;
+  /** Every route served ("GET /v1/apps"), for the OpenAPI completeness test. */
+  routes: string[];
   close(): Promise<void>;
 }
 
@@ -106,7 +108,7 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest, say: (lin
 const TLS_REFUSALS = new Set(['ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ECONNRESET']);
 
-async function buildApi(ctx: ApiContext, transport: Transport, serverFactory: (handler: http.RequestListener) => http.Server, say: (line: string) => void): Promise<FastifyInstance> {
+async function buildApi(ctx: ApiContext, transport: Transport, serverFactory: (handler: http.RequestListener) => http.Server, say: (line: string) => void, routes: string[] = []): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.limits.jsonBodyBytes,
@@ -116,6 +118,9 @@ async function buildApi(ctx: ApiContext, transport: Transport, serverFactory: (h
     serverFactory,
     // Unknown fields are errors, not silently dropped (fastify's default removes them).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
   });
   app.decorateRequest('role', 'reader');
   app.decorateRequest('client', '');
@@ -200,6 +205,7 @@ export async function startManagementApi(options: ManagementApiOptions): Promise
   };
   clearSpool(dataDir);
   const apps: FastifyInstance[] = [];
+  const routes: string[] = [];
   const close = async () => {
     feed.close();
     await Promise.allSettled(apps.map((a) => a.close()));
@@ -212,7 +218,7 @@ export async function startManagementApi(options: ManagementApiOptions): Promise
     if (existing && !existing.isSocket()) throw new ApiError(500, 'BH_ERR_API_INTERNAL', `${socketPath} exists and is not a socket; move it away`);
     // We hold the data dir's daemon lock, so a socket left here is a dead daemon's.
     if (existing) fs.rmSync(socketPath);
-    const local = await buildApi(ctx, 'local', (handler) => hardenServer(http.createServer(serverTimeouts(limits), handler), limits), say);
+    const local = await buildApi(ctx, 'local', (handler) => hardenServer(http.createServer(serverTimeouts(limits), handler), limits), say, routes);
     apps.push(local);
     await local.listen({ path: socketPath });
     fs.chmodSync(socketPath, 0o660);
@@ -227,19 +233,26 @@ export async function startManagementApi(options: ManagementApiOptions): Promise
         requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3',
       };
       const remote = await buildApi(ctx, 'tls', (handler) => {
-        const server = https.createServer(tlsOptions, handler);
+        let server: https.Server;
+        try {
+          server = https.createServer(tlsOptions, handler);
+        } catch (err) {
+          throw new ApiError(500, 'BH_ERR_API_INTERNAL', `the TLS listener cannot use --tls-cert/--tls-key/--client-ca: ${(err as Error).message}`);
+        }
         server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
           ctx.metrics.refusedConnections.inc({ reason: TLS_REFUSALS.has(err.code ?? '') ? err.code! : 'other' });
         });
         return hardenServer(server, limits);
       }, say);
       apps.push(remote);
-      await remote.listen({ host: t.host, port: t.port });
+      await remote.listen({ host: t.host, port: t.port }).catch((err: Error) => {
+        throw new ApiError(500, 'BH_ERR_API_INTERNAL', `cannot listen on ${t.host}:${t.port}: ${err.message}`);
+      });
       const address = remote.server.address();
       tlsPort = typeof address === 'object' && address ? address.port : t.port;
       say(`api: listening on https://${t.host.includes(':') ? `[${t.host}]` : t.host}:${tlsPort} (TLS 1.3, client certificates required)`);
     }
-    return { socketPath, tlsPort, close };
+    return { socketPath, tlsPort, routes, close };
   } catch (err) {
     await close();
     throw err;

@@ -46,7 +46,7 @@ export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
         description: 'Body: the package bytes (application/octet-stream, streamed to disk under a quota of policy archive.maxPackedBytes). '
           + 'Header Bulkhead-Signature: base64 of each .minisig file (comma-separated or repeated, at most 8).',
         tags: ['packages'], querystring: UploadQuery,
-        headers: Type.Object({ 'bulkhead-signature': Type.String({ description: 'base64 of a .minisig file; comma-separated for several' }) }),
+        headers: Type.Object({ 'bulkhead-signature': Type.Optional(Type.String({ description: 'base64 of a .minisig file; comma-separated for several' })) }),
         body: Type.String({ format: 'binary', contentMediaType: 'application/octet-stream' }),
         consumes: ['application/octet-stream'],
         response: { 201: InstallResultSchema, ...problemResponses(400, 403, 409, 413, 415, 422) },

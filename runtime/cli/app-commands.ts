@@ -8,6 +8,8 @@ import { daemonPid, DaemonRunningError, runDaemon, spawnDaemon } from '../apps/d
 import { CliError } from './cli-error.js';
 import { openDevice, withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
+import { ApiError } from '../api/api-errors.js';
+import { parseListenFlags, type ListenFlags } from './listen-address.js';
 import { emit, stepReporter } from './output.js';
 import { collect, parseParamFlags } from './repeatable-option.js';
 
@@ -183,7 +185,12 @@ export function registerAppCommands(program: Command): void {
   program.command('daemon')
     .description('run the device daemon in the foreground (start does this in the background when needed)')
     .option('--stop', 'stop the running daemon (its apps stop; they start again with the next daemon)')
-    .action(async (flags: { stop?: boolean }, command: Command) => {
+    .option('--listen <HOST:PORT>', 'also serve the management API over TLS 1.3 with mandatory client certificates')
+    .option('--tls-cert <FILE>', "the listener's certificate (PEM)")
+    .option('--tls-key <FILE>', "the listener's private key (PEM)")
+    .option('--client-ca <FILE>', 'CA certificate(s) that sign client certificates (PEM); roles come from api.clients in policy.yaml')
+    .action(async (flags: { stop?: boolean } & ListenFlags, command: Command) => {
+      const tls = parseListenFlags(flags);
       const ctx = openDevice(command);
       const dataDir = ctx.dataDir;
       ctx.close();
@@ -201,9 +208,10 @@ export function registerAppCommands(program: Command): void {
       const abort = new AbortController();
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
       try {
-        await runDaemon({ dataDir, say: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) }, abort.signal);
+        await runDaemon({ dataDir, api: { tls }, say: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) }, abort.signal);
       } catch (err) {
         if (err instanceof DaemonRunningError) throw new CliError(err.message, ExitCode.FAILURE);
+        if (err instanceof ApiError) throw new CliError(err.message, ExitCode.FAILURE, err.code);
         throw err;
       }
     });

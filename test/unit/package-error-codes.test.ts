@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PackageErrorCode } from '../../packages/package-errors.js';
+import { ApiErrorCode } from '../../runtime/api/api-errors.js';
 import { BridgeErrorCode } from '../../runtime/bridge/bridge-errors.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -12,11 +13,12 @@ const codesIn = (readme: string) => [...fs.readFileSync(path.join(repoRoot, read
 const documentedPackage = codesIn('packages/README.md');
 const documentedBridge = codesIn('runtime/README.md');
 const documented = [...documentedPackage, ...documentedBridge];
-const defined: Record<string, string> = { ...PackageErrorCode, ...BridgeErrorCode };
+const defined: Record<string, string> = { ...PackageErrorCode, ...BridgeErrorCode, ...ApiErrorCode };
 
 test('every code is documented', () => {
   for (const code of Object.keys(PackageErrorCode)) assert.ok(documentedPackage.includes(code), `${code} missing from packages/README.md`);
   for (const code of Object.keys(BridgeErrorCode)) assert.ok(documentedBridge.includes(code), `${code} missing from runtime/README.md`);
+  for (const code of Object.keys(ApiErrorCode)) assert.ok(documentedBridge.includes(code), `${code} missing from runtime/README.md`);
 });
 
 test('every documented code exists', () => {
