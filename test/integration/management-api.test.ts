@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { test } from 'uvu';
@@ -126,7 +127,7 @@ test('upload: over the quota is refused before and while streaming; nothing is s
   // Chunked (no length): refused by the meter once it passes the quota.
   const chunked = await c.request({
     method: 'POST', path: '/v1/packages', headers: { 'content-type': 'application/octet-stream', 'bulkhead-signature': v3.signature },
-    body: (async function* () { yield fs.readFileSync(v3.file); })(),
+    body: Readable.from([fs.readFileSync(v3.file)]),
   });
   const body = await chunked.body.json() as { code: string };
   assert.is(chunked.statusCode, 413);
