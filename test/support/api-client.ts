@@ -17,7 +17,7 @@ export function tlsClient(port: number, files: { ca: string; cert?: string; key?
   return new Client(`https://127.0.0.1:${port}`, {
     connect: {
       ca: fs.readFileSync(files.ca), cert: files.cert ? fs.readFileSync(files.cert) : undefined, key: files.key ? fs.readFileSync(files.key) : undefined,
-      rejectUnauthorized: true, servername: '127.0.0.1', ...extra,
+      rejectUnauthorized: true, ...extra,
     },
   });
 }
