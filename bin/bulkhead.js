@@ -7,5 +7,9 @@ if (!existsSync(compiled)) {
   process.stderr.write('bulkhead: not built yet; run `npm run build` in the bulkhead folder\n');
   process.exit(126);
 }
-const { main } = await import(compiled.href);
-await main(process.argv);
+// status, logs and --version go to the running daemon's API (or print) without loading the CLI.
+const { runThinClient } = await import(new URL('../dist/runtime/cli/api-client.js', import.meta.url).href);
+if (!(await runThinClient(process.argv))) {
+  const { main } = await import(compiled.href);
+  await main(process.argv);
+}

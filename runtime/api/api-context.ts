@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import type { InstalledPackages } from '../../packages/install/installed-packages.js';
 import type { TrustStore } from '../../packages/trust/trust-store.js';
 import type { AppRecords } from '../apps/app-records.js';
+import type { ResourceRecords } from '../apps/resource-records.js';
 import type { ApiPolicy, ApiRole } from './api-access.js';
 import type { DeviceMetrics } from './device-metrics.js';
 import type { PackageUploads } from './package-upload.js';
@@ -40,6 +41,7 @@ export interface ApiContext {
   dataDir: string;
   db: Database.Database;
   records: AppRecords;
+  resources: ResourceRecords;
   installed: InstalledPackages;
   trust: TrustStore;
   feed: StateFeed;

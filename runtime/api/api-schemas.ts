@@ -52,10 +52,17 @@ export const PackageSchema = Type.Object({
   appId: Type.String(), version: Type.String(), vendor: Type.String(), digest: Type.String(), installedAt: Type.String(),
 }, { $id: 'Package' });
 
+export const ResourceSchema = Type.Object({
+  vendor: Type.String(), hostBytes: Type.Integer(), hostBytesLimit: Type.Integer(), fds: Type.Integer(), fdsLimit: Type.Integer(),
+  diskBytes: Type.Integer(), diskLimit: Type.Integer(), messagesDropped: Type.Integer(), publishedDropped: Type.Integer(), updatedAt: Type.String(),
+}, { $id: 'VendorResources', description: 'what a vendor\'s guests make the host hold, against its caps' });
+
 export const StatusSchema = Type.Object({
   daemon: Type.Integer({ description: 'pid of the daemon answering' }),
   apps: Type.Array(Type.Ref('App')),
   sandboxes: Type.Array(Type.Ref('Sandbox')),
+  resources: Type.Array(Type.Ref('VendorResources')),
+  dropped: Type.Object({ logRowsDropped: Type.Integer(), auditRowsDropped: Type.Integer(), updatedAt: Type.String() }),
 }, { $id: 'Status' });
 
 export const AppDetailSchema = Type.Object({
@@ -69,7 +76,7 @@ export const AppStateEventSchema = Type.Object({
 }, { $id: 'AppStateEvent', description: 'one change of an app\'s desired or actual state (the /v1/events stream)' });
 
 /** Every shared schema, registered once with fastify.addSchema (and so in the OpenAPI components). */
-export const SHARED_SCHEMAS = [ProblemSchema, AppSchema, InstanceSchema, SandboxSchema, LogSchema, AuditSchema, PackageSchema, StatusSchema, AppDetailSchema, AppStateEventSchema];
+export const SHARED_SCHEMAS = [ProblemSchema, AppSchema, InstanceSchema, SandboxSchema, ResourceSchema, LogSchema, AuditSchema, PackageSchema, StatusSchema, AppDetailSchema, AppStateEventSchema];
 
 /** The error responses every route may give. */
 export const problemResponses = (...statuses: number[]) =>

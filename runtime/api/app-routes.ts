@@ -29,7 +29,9 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/status', {
       schema: { summary: 'the daemon, every app and every vendor sandbox (what `bulkhead status` shows)', tags: ['apps'], response: { 200: { $ref: 'Status#' } } },
-    }, async () => ctx.records.snapshot(() => ({ daemon: process.pid, apps: ctx.records.apps(), sandboxes: ctx.records.sandboxes() })));
+    }, async () => ctx.records.snapshot(() => ({
+      daemon: process.pid, apps: ctx.records.apps(), sandboxes: ctx.records.sandboxes(), resources: ctx.resources.vendors(), dropped: ctx.resources.deviceDrops(),
+    })));
 
     app.get('/v1/apps', {
       schema: { summary: 'apps with desired and actual state', tags: ['apps'], response: { 200: Type.Object({ apps: Type.Array(Type.Ref('App')) }) } },

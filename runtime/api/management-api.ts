@@ -15,6 +15,7 @@ import { InstalledPackages } from '../../packages/install/installed-packages.js'
 import { PackageError } from '../../packages/package-errors.js';
 import { TrustStore } from '../../packages/trust/trust-store.js';
 import { AppRecords } from '../apps/app-records.js';
+import { ResourceRecords } from '../apps/resource-records.js';
 import { PolicyError } from '../state/device-policy.js';
 import { openStateDb } from '../state/state-db.js';
 import { cachedApiPolicy, clientName, roleOfCertificate } from './api-access.js';
@@ -198,7 +199,7 @@ export async function startManagementApi(options: ManagementApiOptions): Promise
   const installed = new InstalledPackages(db);
   const feed = new StateFeed(records, options.feedTickMs);
   const ctx: ApiContext = {
-    dataDir, db, records, installed, trust: new TrustStore(db), feed, limits,
+    dataDir, db, records, resources: new ResourceRecords(db), installed, trust: new TrustStore(db), feed, limits,
     metrics: new DeviceMetrics(records, db, () => feed.followers),
     uploads: new PackageUploads({ dataDir, installed, trust: new TrustStore(db) }),
     policy: cachedApiPolicy(dataDir),

@@ -7,6 +7,7 @@ import { ResourceRecords } from '../apps/resource-records.js';
 import { daemonPid, DaemonRunningError, runDaemon, spawnDaemon } from '../apps/device-daemon.js';
 import { CliError } from './cli-error.js';
 import { openDevice, withDevice, type DeviceContext } from './device-context.js';
+import { appDetailText, logLine, stateLine, statusText } from './app-status-text.js';
 import { ExitCode } from './exit-codes.js';
 import { ApiError } from '../api/api-errors.js';
 import { parseListenFlags, type ListenFlags } from './listen-address.js';
@@ -45,7 +46,6 @@ async function waitSettled(records: AppRecords, apps: string[], settled: (row: A
   }
 }
 
-const stateLine = (r: AppRow) => `${r.appId}: ${r.actual}${r.reason ? ` (${r.reason})` : ''}`;
 
 export function registerAppCommands(program: Command): void {
   program.command('start')
@@ -108,10 +108,7 @@ export function registerAppCommands(program: Command): void {
           const row = records.app(app);
           if (!row) throw new CliError(`${app} was never started on this device`, ExitCode.FAILURE);
           const instances = records.instances(app);
-          emit(flags.json, { daemon, app: row, instances }, () => [
-            `${stateLine(row)}   desired: ${row.desired}`,
-            ...instances.map((i) => `  ${i.component} [${i.vendor}]: ${i.state}${i.exitCode !== null ? ` (exit ${i.exitCode})` : ''}${i.reason ? ` ${i.reason}` : ''}`),
-          ].join('\n'));
+          emit(flags.json, { daemon, app: row, instances }, () => appDetailText(row, instances));
           return;
         }
         const rows = records.apps();
@@ -119,18 +116,7 @@ export function registerAppCommands(program: Command): void {
         const usage = new ResourceRecords(ctx.db);
         const resources = usage.vendors();
         const dropped = usage.deviceDrops();
-        const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-        emit(flags.json, { daemon, apps: rows, sandboxes, resources, dropped }, () => [
-          `daemon: ${daemon ? `running (pid ${daemon})` : 'not running'}`,
-          ...rows.map((r) => `${stateLine(r)}   desired: ${r.desired}`),
-          ...sandboxes.map((s) => s.state === 'running'
-            ? `sandbox ${s.vendor}: ${s.instances} instance(s), guest CPU ${Math.round(s.cpuMs)} ms, memory ${mib(s.memoryBytes)}`
-            : `sandbox ${s.vendor}: stopped${s.reason ? ` (${s.reason})` : ''}`),
-          ...resources.map((r) => `resources ${r.vendor}: host buffers ${mib(r.hostBytes)} of ${mib(r.hostBytesLimit)}, fds ${r.fds} of ${r.fdsLimit}, `
-            + `disk ${mib(r.diskBytes)} of ${mib(r.diskLimit)}, messages dropped ${r.messagesDropped} received / ${r.publishedDropped} published`),
-          ...(dropped.logRowsDropped || dropped.auditRowsDropped
-            ? [`state database full: ${dropped.logRowsDropped} log rows and ${dropped.auditRowsDropped} audit rows dropped`] : []),
-        ].join('\n'));
+        emit(flags.json, { daemon, apps: rows, sandboxes, resources, dropped }, () => statusText(daemon, rows, sandboxes, resources, dropped));
       });
     });
 
@@ -150,8 +136,7 @@ export function registerAppCommands(program: Command): void {
         const print = (rows: ReturnType<typeof records.logs>) => {
           for (const r of rows) {
             last = r.id;
-            const fields = Object.entries(r.fields).map(([k, v]) => ` ${k}=${v}`).join('');
-            process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : `${r.at} ${r.level.toUpperCase().padEnd(5)} ${r.component}: ${r.message}${fields}\n`);
+            process.stdout.write(logLine(r, flags.json));
           }
         };
         print(records.logs(app, { tail }));

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { boundedMessage, oneLine } from '../../packages/quote-value.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
+import { VERSION } from './version.js';
 
 type Register = (program: Command) => void;
 const GROUPS: Record<string, () => Promise<Register>> = {
@@ -24,12 +25,14 @@ const VERB_GROUP: Record<string, keyof typeof GROUPS> = {
   list: 'installed', uninstall: 'installed',
 };
 
-/** The verb in argv, skipping global options (and --data-dir's value). */
+const GLOBAL_VALUE_FLAGS = new Set(['--data-dir', '--host', '--tls-cert', '--tls-key', '--ca']);
+
+/** The verb in argv, skipping global options (and their values). */
 export function verbOf(argv: string[]): string | undefined {
   const args = argv.slice(2);
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--data-dir') { i++; continue; }
+    if (GLOBAL_VALUE_FLAGS.has(a)) { i++; continue; }
     if (a.startsWith('-')) continue;
     return a;
   }
@@ -45,13 +48,24 @@ export function commanderErrorLine(text: string): string {
 export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('bulkhead')
     .description('Run signed multi-vendor apps in capability-scoped WebAssembly sandboxes and isolated containers')
-    .version('0.1.0')
+    .version(VERSION)
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .option('--data-dir <DIR>', 'device state directory (default $BULKHEAD_DATA_DIR, /var/lib/bulkhead as root, else ~/.local/share/bulkhead)')
+    .option('--host <unix:PATH|https://HOST:PORT>', 'ask a daemon over its API (status, logs); default $BULKHEAD_HOST, else the data dir\'s socket when a daemon runs')
+    .option('--tls-cert <FILE>', 'client certificate for an https:// --host')
+    .option('--tls-key <FILE>', 'its private key')
+    .option('--ca <FILE>', 'CA certificate that signed the device\'s certificate')
     .exitOverride()
     // Commander's own usage errors look like ours: one line, prefixed, its suggestion on the same line.
     .configureOutput({ outputError: (text, write) => write(`${commanderErrorLine(text)}\n`) });
+  // The thin client (api-client.ts) answers --host for the verbs it serves; anything that reaches
+  // here would act on the local data dir, which is not what --host asked for.
+  program.hook('preAction', (_cmd, action) => {
+    if (program.opts().host !== undefined) {
+      throw new CliError(`--host works with status and logs (over the daemon's API); ${action.name()} acts on the local data dir, so drop --host`, ExitCode.BAD_INPUT);
+    }
+  });
   const group = VERB_GROUP[verbOf(argv) ?? ''];
   const wanted = group ? [GROUPS[group]!] : Object.values(GROUPS);
   for (const load of wanted) (await load())(program);

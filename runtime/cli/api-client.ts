@@ -1,0 +1,176 @@
+// The thin client: `bulkhead status` and `bulkhead logs [-f]` ask the running daemon over its API
+// instead of opening the data dir, and `bulkhead --version` answers without loading any verb.
+// bin/bulkhead.js tries this module first; it imports only Node built-ins and two small modules, so
+// these verbs start in about the time of `node -e 0`. It uses node:http rather than undici because
+// loading undici alone costs more than the whole budget (see bench/results/api.md). Anything it does
+// not handle (other verbs, unknown flags, no daemon) returns false and the full CLI runs, which works
+// offline on the data dir.
+import fs from 'node:fs';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import path from 'node:path';
+import type { AppRow, InstanceRow, LogRow, SandboxRow } from '../apps/app-records.js';
+import type { DeviceDrops, ResourceRow } from '../apps/resource-records.js';
+import { defaultDataDir } from '../state/data-dir.js';
+import { appDetailText, logLine, statusText } from './app-status-text.js';
+import { VERSION } from './version.js';
+
+interface ClientArgs {
+  verb?: string;
+  positional: string[];
+  dataDir?: string;
+  host?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  ca?: string;
+  json?: boolean;
+  follow?: boolean;
+  tail?: string;
+  version?: boolean;
+}
+
+const VALUE_FLAGS: Record<string, keyof ClientArgs> = { '--data-dir': 'dataDir', '--host': 'host', '--tls-cert': 'tlsCert', '--tls-key': 'tlsKey', '--ca': 'ca', '-n': 'tail', '--tail': 'tail' };
+const BOOL_FLAGS: Record<string, keyof ClientArgs> = { '--json': 'json', '-f': 'follow', '--follow': 'follow', '--version': 'version', '-V': 'version' };
+
+/** The arguments, if this client handles them entirely; else undefined (the full CLI runs). */
+export function parseClientArgs(argv: string[]): ClientArgs | undefined {
+  const a: ClientArgs = { positional: [] };
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    let arg = args[i]!;
+    let inline: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) { inline = arg.slice(eq + 1); arg = arg.slice(0, eq); }
+    if (VALUE_FLAGS[arg]) {
+      const value = inline ?? args[++i];
+      if (value === undefined) return undefined;
+      (a as unknown as Record<string, string>)[VALUE_FLAGS[arg]!] = value;
+    } else if (BOOL_FLAGS[arg] && inline === undefined) {
+      (a as unknown as Record<string, boolean>)[BOOL_FLAGS[arg]!] = true;
+    } else if (arg.startsWith('-')) {
+      return undefined;
+    } else if (a.verb === undefined) {
+      a.verb = arg;
+    } else {
+      a.positional.push(arg);
+    }
+  }
+  if (a.version) return a.verb === undefined && a.positional.length === 0 ? a : undefined;
+  if (a.verb === 'status' && a.positional.length <= 1 && !a.follow && a.tail === undefined) return a;
+  if (a.verb === 'logs' && a.positional.length === 1) return a;
+  return undefined;
+}
+
+class Unreachable extends Error {}
+class ApiFailure extends Error {}
+
+interface Target { options: RequestOptions; https: boolean; explicit: boolean }
+
+function targetOf(a: ClientArgs): Target | undefined {
+  const host = a.host ?? process.env.BULKHEAD_HOST;
+  if (host === undefined) {
+    const socketPath = path.join(a.dataDir ? path.resolve(a.dataDir) : defaultDataDir(), 'bulkhead.sock');
+    return fs.existsSync(socketPath) ? { options: { socketPath }, https: false, explicit: false } : undefined;
+  }
+  if (host.startsWith('unix:')) return { options: { socketPath: host.slice(5) }, https: false, explicit: true };
+  let url: URL;
+  try { url = new URL(host); } catch { url = new URL('invalid:'); }
+  if (url.protocol !== 'https:') throw new ApiFailure(`--host ${host}: expected unix:PATH or https://HOST:PORT (the API has no plaintext TCP mode)`);
+  const read = (flag: string, file: string | undefined) => {
+    if (!file) throw new ApiFailure(`--host ${host} needs --tls-cert, --tls-key and --ca (the device requires a client certificate)`);
+    try { return fs.readFileSync(file); } catch (err) { throw new ApiFailure(`${flag} ${file}: cannot read (${(err as NodeJS.ErrnoException).code})`); }
+  };
+  return {
+    options: {
+      host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443),
+      cert: read('--tls-cert', a.tlsCert), key: read('--tls-key', a.tlsKey), ca: read('--ca', a.ca), minVersion: 'TLSv1.3',
+    } as RequestOptions,
+    https: true, explicit: true,
+  };
+}
+
+async function open(target: Target, urlPath: string): Promise<{ res: IncomingMessage; req: ClientRequest }> {
+  const mod = target.https ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = mod.request({ ...target.options, path: urlPath, method: 'GET', headers: { accept: 'application/json', host: 'bulkhead' } }, (res) => resolve({ res, req }));
+    req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(new Unreachable(err.code ?? err.message)));
+    req.end();
+  });
+}
+
+async function body(res: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of res) text += chunk;
+  return JSON.parse(text);
+}
+
+async function getJson(target: Target, urlPath: string): Promise<unknown> {
+  const { res } = await open(target, urlPath);
+  const data = await body(res) as { detail?: string; code?: string };
+  if ((res.statusCode ?? 500) >= 400) throw new ApiFailure(data.detail ?? `the daemon answered ${res.statusCode}`);
+  return data;
+}
+
+async function status(target: Target, a: ClientArgs): Promise<void> {
+  const app = a.positional[0];
+  const write = (data: unknown, text: () => string) => process.stdout.write(a.json ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);
+  if (app) {
+    const d = await getJson(target, `/v1/apps/${encodeURIComponent(app)}`) as { daemon: number; app: AppRow; instances: InstanceRow[] };
+    write(d, () => appDetailText(d.app, d.instances));
+  } else {
+    const d = await getJson(target, '/v1/status') as { daemon: number; apps: AppRow[]; sandboxes: SandboxRow[]; resources: ResourceRow[]; dropped: DeviceDrops };
+    write(d, () => statusText(d.daemon, d.apps, d.sandboxes, d.resources, d.dropped));
+  }
+}
+
+async function logs(target: Target, a: ClientArgs): Promise<void> {
+  if (a.tail !== undefined && !/^\d+$/.test(a.tail)) throw new ApiFailure(`--tail ${a.tail}: expected a whole number of at least 0`);
+  const query = new URLSearchParams();
+  if (a.tail !== undefined) query.set('tail', a.tail);
+  if (a.follow) query.set('follow', 'true');
+  const { res, req } = await open(target, `/v1/apps/${encodeURIComponent(a.positional[0]!)}/logs?${query}`);
+  if ((res.statusCode ?? 500) >= 400) {
+    const data = await body(res) as { detail?: string };
+    throw new ApiFailure(data.detail ?? `the daemon answered ${res.statusCode}`);
+  }
+  if (!a.follow) {
+    const d = await body(res) as { logs: LogRow[] };
+    for (const r of d.logs) process.stdout.write(logLine(r, a.json));
+    return;
+  }
+  req.setTimeout(0); // a follow may be idle for long; the daemon's heartbeats keep it open
+  process.once('SIGINT', () => { req.destroy(); });
+  let pending = '';
+  for await (const chunk of res) {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (line.trim()) process.stdout.write(logLine(JSON.parse(line) as LogRow, a.json));
+  }
+}
+
+/** Handles the command if it can; false means: run the full CLI. */
+export async function runThinClient(argv: string[]): Promise<boolean> {
+  const a = parseClientArgs(argv);
+  if (!a) return false;
+  if (a.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return true;
+  }
+  try {
+    const target = targetOf(a);
+    if (!target) return false; // no daemon: the offline path reads the data dir
+    try {
+      await (a.verb === 'status' ? status(target, a) : logs(target, a));
+    } catch (err) {
+      if (err instanceof Unreachable && !target.explicit) return false; // a stale socket: work offline
+      throw err;
+    }
+    return true;
+  } catch (err) {
+    if (err instanceof Unreachable) process.stderr.write(`bulkhead: cannot reach the daemon (${err.message}); check --host, or drop it to work offline on the data dir\n`);
+    else process.stderr.write(`bulkhead: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return true;
+  }
+}

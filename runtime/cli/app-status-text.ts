@@ -1,0 +1,34 @@
+// The text of `bulkhead status` and `bulkhead logs`, shared by the offline path (reading the data
+// dir) and the API client (reading the daemon's answers), so both print the same thing.
+// Type-only imports: the fast client must not load the runtime.
+import type { AppRow, InstanceRow, LogRow, SandboxRow } from '../apps/app-records.js';
+import type { DeviceDrops, ResourceRow } from '../apps/resource-records.js';
+
+export const stateLine = (r: Pick<AppRow, 'appId' | 'actual' | 'reason'>) => `${r.appId}: ${r.actual}${r.reason ? ` (${r.reason})` : ''}`;
+
+export function statusText(daemon: number | null, apps: AppRow[], sandboxes: SandboxRow[], resources: ResourceRow[], dropped: DeviceDrops): string {
+  const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  return [
+    `daemon: ${daemon ? `running (pid ${daemon})` : 'not running'}`,
+    ...apps.map((r) => `${stateLine(r)}   desired: ${r.desired}`),
+    ...sandboxes.map((s) => s.state === 'running'
+      ? `sandbox ${s.vendor}: ${s.instances} instance(s), guest CPU ${Math.round(s.cpuMs)} ms, memory ${mib(s.memoryBytes)}`
+      : `sandbox ${s.vendor}: stopped${s.reason ? ` (${s.reason})` : ''}`),
+    ...resources.map((r) => `resources ${r.vendor}: host buffers ${mib(r.hostBytes)} of ${mib(r.hostBytesLimit)}, fds ${r.fds} of ${r.fdsLimit}, `
+      + `disk ${mib(r.diskBytes)} of ${mib(r.diskLimit)}, messages dropped ${r.messagesDropped} received / ${r.publishedDropped} published`),
+    ...(dropped.logRowsDropped || dropped.auditRowsDropped
+      ? [`state database full: ${dropped.logRowsDropped} log rows and ${dropped.auditRowsDropped} audit rows dropped`] : []),
+  ].join('\n');
+}
+
+export function appDetailText(row: AppRow, instances: InstanceRow[]): string {
+  return [
+    `${stateLine(row)}   desired: ${row.desired}`,
+    ...instances.map((i) => `  ${i.component} [${i.vendor}]: ${i.state}${i.exitCode !== null ? ` (exit ${i.exitCode})` : ''}${i.reason ? ` ${i.reason}` : ''}`),
+  ].join('\n');
+}
+
+export function logLine(r: LogRow, json: boolean | undefined): string {
+  const fields = Object.entries(r.fields).map(([k, v]) => ` ${k}=${v}`).join('');
+  return json ? `${JSON.stringify(r)}\n` : `${r.at} ${r.level.toUpperCase().padEnd(5)} ${r.component}: ${r.message}${fields}\n`;
+}

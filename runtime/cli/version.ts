@@ -1,0 +1,2 @@
+/** The version `bulkhead --version` prints (kept in step with package.json). */
+export const VERSION = '0.1.0';
