@@ -139,13 +139,18 @@ async function logs(target: Target, a: ClientArgs): Promise<void> {
     return;
   }
   req.setTimeout(0); // a follow may be idle for long; the daemon's heartbeats keep it open
-  process.once('SIGINT', () => { req.destroy(); });
+  let interrupted = false;
+  process.once('SIGINT', () => { interrupted = true; req.destroy(); });
   let pending = '';
-  for await (const chunk of res) {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) if (line.trim()) process.stdout.write(logLine(JSON.parse(line) as LogRow, a.json));
+  try {
+    for await (const chunk of res) {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) if (line.trim()) process.stdout.write(logLine(JSON.parse(line) as LogRow, a.json));
+    }
+  } catch (err) {
+    if (!interrupted) throw new ApiFailure(`the log stream broke off: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 
