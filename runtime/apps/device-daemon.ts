@@ -10,7 +10,7 @@ import { InstalledPackages } from '../../packages/install/installed-packages.js'
 import { loadDevicePolicy } from '../state/device-policy.js';
 import { openStateDb } from '../state/state-db.js';
 import { configuredVendors, migrateVendorRoots } from '../state/vendor-root-migration.js';
-import { startManagementApi, type ManagementApi, type ManagementApiOptions } from '../api/management-api.js';
+import type { ManagementApi, ManagementApiOptions } from '../api/management-api.js';
 import { AppHost, type AppHostOptions } from './app-host.js';
 
 const PID_FILE = 'daemon.pid';
@@ -95,6 +95,8 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
         host.records.markStarted(app.appId, null);
       }
     }
+    // Loaded here, not at the top: CLI verbs that only check on the daemon must not load fastify.
+    const { startManagementApi } = await import('../api/management-api.js');
     api = await startManagementApi({ dataDir, say, ...options.api });
     say(`daemon ${process.pid} serving ${dataDir}`);
     let lastVersion = -1;
