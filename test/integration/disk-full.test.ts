@@ -15,7 +15,7 @@ import { openStateDb } from '../../runtime/state/state-db.js';
 import { vendorDataRoot } from '../../runtime/state/vendor-names.js';
 import { vendorId } from '../../packages/trust/vendor-id.js';
 import { appPackage, startVictim, VICTIM_POLICY, withinFactor } from '../support/victim.js';
-import { tempDir } from '../support/paths.js';
+import { runCli, tempDir } from '../support/paths.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -82,6 +82,8 @@ test('a vendor writing without end stops at its disk quota (EDQUOT), reported in
   await host.recordSandboxes();
   const row = host.resources.vendors().find((r) => r.vendor === 'Rogue Labs')!;
   assert.ok(row.diskBytes > 1 * MiB && row.diskBytes <= 2 * MiB && row.diskLimit === 2 * MiB, JSON.stringify(row));
+  const status = await runCli(['--data-dir', dataDir, 'status']);
+  assert.match(status.stdout, /resources Rogue Labs: host buffers 0\.0 MiB of 32\.0 MiB, fds 0 of 1024, disk [12]\.\d MiB of 2\.0 MiB/, status.stdout + status.stderr);
 });
 
 test('the quota holds across restarts: what is on disk counts from the sandbox start', async () => {
@@ -148,6 +150,7 @@ test('a full disk anyway (filled from outside): log rows are dropped and counted
   // Room again: the drop count reaches status, and new rows are stored.
   await host.recordSandboxes();
   assert.ok(host.resources.deviceDrops().logRowsDropped > 0);
+  assert.match((await runCli(['--data-dir', dataDir, 'status'])).stdout, /state database full: [1-9]\d* log rows and \d+ audit rows dropped/);
   host.bus.publish('plant/line9/temperature', new TextEncoder().encode('{"seq":0,"celsius":20}'));
   await new Promise((r) => setTimeout(r, 300));
   const before = host.records.logs('globex-dashboard').length;
