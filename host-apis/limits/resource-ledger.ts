@@ -135,8 +135,13 @@ export class ResourceLedger {
     Atomics.store(this.#cells, DISK, BigInt(bytes));
   }
 
-  instance(instanceId: string, report: LimitReport = () => {}): InstanceResources {
-    return new InstanceResources(this, instanceId, report);
+  /**
+   * An instance's accounting on this thread. `shared`: the instance's own counters (from
+   * `InstanceResources.shared` on the other thread), so its per-instance descriptor cap covers the
+   * files its sandbox opens and the sockets the supervisor holds for it together.
+   */
+  instance(instanceId: string, report: LimitReport = () => {}, shared?: SharedArrayBuffer): InstanceResources {
+    return new InstanceResources(this, instanceId, report, shared);
   }
 
   /** @internal accounting primitives for InstanceResources */
@@ -175,8 +180,13 @@ export class InstanceResources {
   #handles = 0;
   #fds = 0;
   #released = false;
+  /** The instance's descriptors on every thread (cell 0), for its per-instance cap. */
+  readonly #instanceFds: BigInt64Array;
 
-  constructor(readonly ledger: ResourceLedger, readonly instanceId: string, readonly report: LimitReport) {}
+  constructor(readonly ledger: ResourceLedger, readonly instanceId: string, readonly report: LimitReport,
+    readonly shared: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+    this.#instanceFds = new BigInt64Array(shared);
+  }
 
   get limits(): ResourceLimits {
     return this.ledger.limits;
@@ -236,10 +246,11 @@ export class InstanceResources {
   /** One more open descriptor; throws ResourceLimitError at the instance, vendor or device cap. */
   takeFd(what: string): void {
     if (this.#released) this.#refuse('fds', what, 'the instance has ended');
-    if (this.#fds >= this.limits.fdsPerInstance) {
-      this.#refuse('fds', what, `the instance holds ${this.#fds} open descriptors, its cap`);
+    if (!tryAdd(this.#instanceFds, 0, 1, this.limits.fdsPerInstance)) {
+      this.#refuse('fds', what, `the instance holds ${this.limits.fdsPerInstance} open descriptors, its cap`);
     }
     const r = this.ledger.tryFd();
+    if (r !== 'ok') sub(this.#instanceFds, 0, 1);
     if (r === 'vendor') this.#refuse('fds', what, `the vendor's instances hold ${this.limits.fdsPerVendor} open descriptors, its cap`);
     if (r === 'device') this.#refuse('fds', what, `guests of all vendors hold ${this.ledger.deviceFdCapacity} open descriptors, the device's cap (the rest is the daemon's reserve)`);
     this.#fds++;
@@ -248,6 +259,7 @@ export class InstanceResources {
   freeFd(): void {
     if (this.#fds <= 0) return;
     this.#fds--;
+    sub(this.#instanceFds, 0, 1);
     this.ledger.freeFd();
   }
 
@@ -288,6 +300,7 @@ export class InstanceResources {
     this.#released = true;
     this.ledger.freeHostBytes(this.#bytes);
     for (let i = 0; i < this.#fds; i++) this.ledger.freeFd();
+    sub(this.#instanceFds, 0, this.#fds);
     this.#bytes = 0;
     this.#fds = 0;
     this.#handles = 0;

@@ -417,6 +417,7 @@ export class AppHost {
       sandbox.start({
         instanceId: `${pkg.appId}/${c.name}#${run}`, app: pkg.appId, component: c.name, kind: c.kind, path: c.path,
         grant: c.grant, args: c.args, parameters: c.parameters, memoryCapBytes: c.memoryCapBytes, logLimits: limits.log,
+        resourceCells: live.instances.get(`${pkg.appId}/${c.name}#${run}`)?.resources?.shared,
       });
     }
     await done;

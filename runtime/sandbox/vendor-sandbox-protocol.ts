@@ -18,6 +18,8 @@ export interface InstanceSpec {
   parameters: Record<string, string>;
   memoryCapBytes: number;
   logLimits: LogLimits;
+  /** The instance's shared resource counters (InstanceResources.shared), set by the supervisor. */
+  resourceCells?: SharedArrayBuffer;
   /** `log` (apps): std streams become log records; `inherit` (bulkhead run): the process's own. */
   stdio?: 'log' | 'inherit';
 }

@@ -162,7 +162,7 @@ async function start(spec: InstanceSpec): Promise<void> {
   // Audit events are rate-limited per instance: a guest looping on a denied call costs bounded rows.
   const auditLimiter = createAuditLimiter((denial) => post({ type: 'audit', instanceId: id, denial, at: at() }), auditLimits);
   const audit = auditLimiter.audit;
-  const resources = ledger.instance(id, (resource, attempted, reason) => audit({ capability: `limits.${resource}`, attempted, reason }));
+  const resources = ledger.instance(id, (resource, attempted, reason) => audit({ capability: `limits.${resource}`, attempted, reason }), spec.resourceCells);
   const toLog = (r: Parameters<Parameters<typeof createLog>[0]>[0]) => post({ type: 'log', instanceId: id, ...r, at: at() });
   // Two budgets: a flood through the log API cannot silence the std streams, nor the other way.
   const log = createLog(toLog, spec.logLimits, audit);

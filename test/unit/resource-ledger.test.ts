@@ -44,6 +44,22 @@ test('descriptors: per instance, per vendor and device-wide caps; release gives 
   assert.ok(new DeviceFdBudget().capacity > 0, 'the default device budget comes from the process limit');
 });
 
+test('one instance on two threads (files in its sandbox, sockets in the supervisor) has one descriptor cap', () => {
+  const sandboxSide = ledgerWith({ fdsPerInstance: 4, fdsPerVendor: 100 });
+  const supervisorSide = new ResourceLedger(sandboxSide.limits, sandboxSide.buffers);
+  const files = sandboxSide.instance('i');
+  const sockets = supervisorSide.instance('i', () => {}, files.shared);
+  files.takeFd('open');
+  files.takeFd('open');
+  sockets.takeFd('connect');
+  sockets.takeFd('connect');
+  assert.throws(() => sockets.takeFd('connect'), /the instance holds 4 open descriptors, its cap/);
+  assert.throws(() => files.takeFd('open'), /its cap/);
+  sockets.release();
+  files.takeFd('open');
+  assert.is(sandboxSide.usage().fds, 3, 'each side gave back only what it held');
+});
+
 test('host bytes: a vendor budget shared by its instances, released at the instance end', () => {
   const ledger = ledgerWith({ hostBytes: 100 });
   const a = ledger.instance('a');
