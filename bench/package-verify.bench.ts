@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { listPackageTree, writeReproducibleTarGz } from '../packages/archive/package-archive.js';
 import { generateKeyPair, formatPublicKey } from '../packages/signing/minisign.js';
 import { verifyPackageInto } from '../packages/install/package-verifier.js';
-import { signPackageFile, verifyPackageSignatures } from '../packages/signing/package-signature.js';
+import { PackageContent, readSignatureFiles, signPackageFile, verifyPackageSignatures } from '../packages/signing/package-signature.js';
 import { TrustStore } from '../packages/trust/trust-store.js';
 import { writeReport } from './support/report.js';
 import { median, type Sample } from './support/stats.js';
@@ -81,7 +81,7 @@ for (const mib of sizes) {
     let peak = base;
     const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
     const t0 = performance.now();
-    const r = await verifyPackageSignatures(pkg, [`${pkg}.minisig`], trust);
+    const r = await verifyPackageSignatures(new PackageContent(pkg), readSignatureFiles([`${pkg}.minisig`]), trust);
     const s = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     if (r.valid.length !== 1) throw new Error('verification failed');

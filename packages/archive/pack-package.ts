@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
-import { parseApplicationDescription, referencedFiles, type ApplicationDescription } from '../manifest/application-description.js';
+import { ManifestError, parseApplicationDescription, referencedFiles, type ApplicationDescription } from '../manifest/application-description.js';
+import { DEFAULT_MANIFEST_LIMITS } from '../manifest/manifest-limits.js';
 import { ArchiveError } from './archive-limits.js';
 import { listPackageTree, writeReproducibleTarGz } from './package-archive.js';
 import { quoteValue } from '../quote-value.js';
@@ -21,13 +22,19 @@ export async function packPackage(dir: string, output: string): Promise<{ manife
   return { manifest, entries };
 }
 
-/** Reads margo.yaml out of a package file without extracting anything else. */
-export function readManifestText(file: string): string {
+/**
+ * Reads margo.yaml out of a package file without extracting anything else. Its size is checked
+ * from the tar header before a byte of it is buffered (the file is unverified input).
+ */
+export function readManifestText(file: string, maxBytes = DEFAULT_MANIFEST_LIMITS.maxBytes): string {
   let text: string | undefined;
   tar.t({
     file, sync: true,
     onReadEntry: (e) => {
       if (e.path === 'margo.yaml' || e.path === './margo.yaml') {
+        if ((e.size ?? 0) > maxBytes) {
+          throw new ManifestError(`${file}:margo.yaml`, [`${e.size} bytes, over the limit of ${maxBytes} (manifest.maxBytes in the device policy); not parsed`], true);
+        }
         const chunks: Buffer[] = [];
         e.on('data', (c: Buffer) => chunks.push(c));
         e.on('end', () => { text = Buffer.concat(chunks).toString('utf8'); });

@@ -1,29 +1,38 @@
-// The full install-time check of a package file, in the order the threat model needs: signatures
-// over the raw bytes first; then the archive listing; then, and only then, the contents (margo.yaml,
-// the vendor binding, the signature policy, referenced files). Leaves the verified contents in
-// `staging`, which the caller moves into place or deletes.
+// The full install-time check of a package file, in the order the threat model needs: the bytes are
+// copied once into private staging; signatures over that copy first; then its archive listing;
+// then, and only then, the contents (margo.yaml, the vendor binding, the signature policy,
+// referenced files). Leaves the verified contents in `<staging>/content`, which the caller moves
+// into place or deletes with the rest of the staging directory.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ArchiveError, DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../archive/archive-limits.js';
 import { checkComposeArchive } from '../archive/compose-archive.js';
+import { copyToPrivateFile } from '../archive/private-copy.js';
 import { extractArchive, inspectArchive, type ArchiveEntry } from '../archive/safe-archive.js';
 import {
   ManifestError, parseApplicationDescription, referencedFiles, vendorOf, type ApplicationDescription,
 } from '../manifest/application-description.js';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../manifest/manifest-limits.js';
 import { PackageError } from '../package-errors.js';
-import { sha256File } from '../signing/file-digest.js';
-import { verifyPackageSignatures, type ValidSignature } from '../signing/package-signature.js';
+import {
+  PackageContent, readSignatureFiles, verifyPackageSignatures, type IgnoredSignature, type ValidSignature,
+} from '../signing/package-signature.js';
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from '../trust/signature-policy.js';
 import type { TrustStore } from '../trust/trust-store.js';
 import { quoteValue } from '../quote-value.js';
+
+/** Points a verification passes, in order; `onStage` sees each (progress, and tests that race it). */
+export type VerifyStage = 'copied' | 'signatures-checked' | 'extracted';
 
 export interface VerifyOptions {
   trust: TrustStore;
   signatureFiles: string[];
   policy?: SignaturePolicy;
   limits?: ArchiveLimits;
-  /** Called as bytes are hashed, for progress display. */
+  manifestLimits?: ManifestLimits;
+  /** Called as bytes are copied and hashed, for progress display. */
   onProgress?: (bytes: number, total: number) => void;
+  onStage?: (stage: VerifyStage) => void | Promise<void>;
 }
 
 export interface VerifiedPackage {
@@ -32,48 +41,65 @@ export interface VerifiedPackage {
   digest: string;
   size: number;
   signers: ValidSignature[];
+  /** Signatures that counted for nothing (unknown or revoked key, not matching, malformed). */
+  ignoredSignatures: IgnoredSignature[];
   entries: ArchiveEntry[];
+  /** The verified, extracted contents (inside the staging directory). */
+  contentDir: string;
 }
 
+/** `staging` must be a directory only this process uses (it is created 0700 if missing). */
 export async function verifyPackageInto(file: string, staging: string, options: VerifyOptions): Promise<VerifiedPackage> {
   const limits = options.limits ?? DEFAULT_ARCHIVE_LIMITS;
   const policy = options.policy ?? DEFAULT_SIGNATURE_POLICY;
-  let size: number;
-  try {
-    size = fs.statSync(file).size;
-  } catch (err) {
-    throw new PackageError('BH_ERR_PKG_UNREADABLE', `${file}: cannot read (${(err as NodeJS.ErrnoException).code})`);
-  }
-  if (size > limits.maxPackedBytes) throw new PackageError('BH_ERR_PKG_TOO_LARGE', `${file}: ${size} bytes, over the limit of ${limits.maxPackedBytes}`);
+  const name = path.basename(file);
+  fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
+
+  // 0. The bytes, once. Everything below reads only the private copy and these signature texts.
+  const progress = options.onProgress;
+  let total = 0;
+  try { total = fs.statSync(file).size; } catch { /* the copy reports it */ }
+  const copy = await copyToPrivateFile(file, path.join(staging, 'package.bhpkg'), limits.maxPackedBytes, progress && ((n) => progress(n, total)));
+  const signatures = readSignatureFiles(options.signatureFiles);
+  await options.onStage?.('copied');
 
   // 1. Signatures over the raw bytes. Nothing inside the package has been looked at yet.
-  const progress = options.onProgress;
-  const { valid } = await verifyPackageSignatures(file, options.signatureFiles, options.trust, progress && ((n) => progress(n, size)));
-  // The content digest the store and registries use; a second, cheap pass (SHA-256 is the faster hash).
-  const { sha256 } = await sha256File(file);
+  const content = new PackageContent(copy.file, { name: file, known: copy });
+  const { valid, ignored } = await verifyPackageSignatures(content, signatures, options.trust);
+  if (valid.length === 0) {
+    // Nothing vouches for the package: say why the most specific way (the first ignored signature).
+    const first = ignored[0]!;
+    const others = ignored.length > 1 ? ` (and ${ignored.length - 1} other signature(s) ignored)` : '';
+    throw new PackageError(first.code, `${first.reason}${others}`);
+  }
+  await options.onStage?.('signatures-checked');
 
   // 2. The archive listing, then extraction of exactly what was listed.
+  const contentDir = path.join(staging, 'content');
   let entries: ArchiveEntry[];
   try {
-    entries = inspectArchive(file, limits, path.basename(file));
-    extractArchive(file, staging, entries);
+    entries = inspectArchive(copy.file, limits, name);
+    extractArchive(copy.file, contentDir, entries);
   } catch (err) {
     if (err instanceof ArchiveError) {
       throw new PackageError(err.limit ? 'BH_ERR_ARCHIVE_LIMIT' : 'BH_ERR_ARCHIVE_UNSAFE', err.message);
     }
     throw err;
   }
+  await options.onStage?.('extracted');
 
   // 3. The contents.
-  const manifestPath = path.join(staging, 'margo.yaml');
-  if (!entries.some((e) => e.path === 'margo.yaml' && e.type === 'file')) {
-    throw new PackageError('BH_ERR_MANIFEST_INVALID', `${path.basename(file)}: no margo.yaml at the package root`);
+  const manifestLimits = options.manifestLimits ?? DEFAULT_MANIFEST_LIMITS;
+  const manifestEntry = entries.find((e) => e.path === 'margo.yaml' && e.type === 'file');
+  if (!manifestEntry) throw new PackageError('BH_ERR_MANIFEST_INVALID', `${name}: no margo.yaml at the package root`);
+  if (manifestEntry.size > manifestLimits.maxBytes) {
+    throw new PackageError('BH_ERR_MANIFEST_LIMIT', `${name}:margo.yaml is ${manifestEntry.size} bytes, over the limit of ${manifestLimits.maxBytes} (manifest.maxBytes in the device policy); not parsed`);
   }
   let manifest: ApplicationDescription;
   try {
-    manifest = parseApplicationDescription(fs.readFileSync(manifestPath, 'utf8'), `${path.basename(file)}:margo.yaml`);
+    manifest = parseApplicationDescription(fs.readFileSync(path.join(contentDir, 'margo.yaml'), 'utf8'), `${name}:margo.yaml`, manifestLimits);
   } catch (err) {
-    if (err instanceof ManifestError) throw new PackageError('BH_ERR_MANIFEST_INVALID', err.message);
+    if (err instanceof ManifestError) throw new PackageError(err.limit ? 'BH_ERR_MANIFEST_LIMIT' : 'BH_ERR_MANIFEST_INVALID', err.message);
     throw err;
   }
   const vendor = vendorOf(manifest);
@@ -83,16 +109,17 @@ export async function verifyPackageInto(file: string, staging: string, options: 
       throw new PackageError('BH_ERR_SIG_BINDING', `${v.signatureFile}: signed for ${b.vendor}/${b.id}@${b.version}, but the package is ${vendor}/${manifest.metadata.id}@${manifest.metadata.version}`);
     }
   }
+  const ignoredNote = ignored.length ? ` (${ignored.length} signature(s) ignored: ${ignored.map((i) => i.reason).join('; ')})` : '';
   const vendorSigners = valid.filter((v) => v.key.role === 'vendor');
   if (policy.requiredRoles.includes('vendor') && !vendorSigners.some((v) => v.key.vendor === vendor)) {
     const who = vendorSigners.map((v) => `${v.key.vendor} (key ${v.key.keyId})`).join(', ') || 'nobody in the vendor role';
-    throw new PackageError('BH_ERR_SIG_WRONG_VENDOR', `package claims vendor ${quoteValue(vendor)} but is signed by ${who}`);
+    throw new PackageError('BH_ERR_SIG_WRONG_VENDOR', `package claims vendor ${quoteValue(vendor)} but is signed by ${who}${ignoredNote}`);
   }
   for (const role of policy.requiredRoles.filter((r) => r !== 'vendor')) {
-    if (!valid.some((v) => v.key.role === role)) throw new PackageError('BH_ERR_SIG_POLICY', `device policy requires a signature in role ${quoteValue(role)}; none was given`);
+    if (!valid.some((v) => v.key.role === role)) throw new PackageError('BH_ERR_SIG_POLICY', `device policy requires a signature in role ${quoteValue(role)}; none was given${ignoredNote}`);
   }
   if (valid.length < policy.minimumSignatures) {
-    throw new PackageError('BH_ERR_SIG_POLICY', `device policy requires ${policy.minimumSignatures} signatures from distinct trusted keys; got ${valid.length}`);
+    throw new PackageError('BH_ERR_SIG_POLICY', `device policy requires ${policy.minimumSignatures} signatures from distinct trusted keys; got ${valid.length}${ignoredNote}`);
   }
   const present = new Set(entries.filter((e) => e.type === 'file').map((e) => e.path));
   for (const ref of referencedFiles(manifest)) {
@@ -103,12 +130,12 @@ export async function verifyPackageInto(file: string, staging: string, options: 
       const archive = (c.properties as { archive?: string } | undefined)?.archive;
       if (!archive) continue;
       try {
-        checkComposeArchive(path.join(staging, archive), c.name, `${path.basename(file)}:${archive}`, limits);
+        checkComposeArchive(path.join(contentDir, archive), c.name, `${name}:${archive}`, limits);
       } catch (err) {
         if (err instanceof ArchiveError) throw new PackageError('BH_ERR_COMPOSE_ARCHIVE', err.message);
         throw err;
       }
     }
   }
-  return { manifest, vendor, digest: sha256, size, signers: valid, entries };
+  return { manifest, vendor, digest: copy.sha256, size: copy.size, signers: valid, ignoredSignatures: ignored, entries, contentDir };
 }

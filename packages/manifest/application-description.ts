@@ -1,7 +1,8 @@
 // margo.yaml: parse (YAML), validate against our published JSON schema, and check what a schema
 // cannot (cross references). Every problem is reported with its path in the document.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import YAML from 'yaml';
+import { BoundedYamlError, parseBoundedYaml } from './bounded-yaml.js';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from './manifest-limits.js';
 import schema from './application-description.schema.json' with { type: 'json' };
 import { quoteValue } from '../quote-value.js';
 
@@ -52,7 +53,8 @@ export interface ApplicationDescription {
 }
 
 export class ManifestError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
+  /** `limit`: the text broke a size or node-count limit and was refused before parsing. */
+  constructor(readonly source: string, readonly problems: string[], readonly limit = false) {
     super(`${source} is not a valid application description:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
@@ -100,13 +102,17 @@ function pickValue(error: ErrorObject): unknown {
   return node;
 }
 
-/** Parses and validates margo.yaml text. Throws ManifestError naming every problem found. */
-export function parseApplicationDescription(text: string, source = 'margo.yaml'): ApplicationDescription {
+/**
+ * Parses and validates margo.yaml text within `limits` (size and node count are checked before
+ * parsing). Throws ManifestError naming every problem found.
+ */
+export function parseApplicationDescription(text: string, source = 'margo.yaml', limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS): ApplicationDescription {
   let doc: unknown;
   try {
-    doc = YAML.parse(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+    doc = parseBoundedYaml(text, limits);
   } catch (err) {
-    throw new ManifestError(source, [`YAML: ${(err as Error).message.split('\n')[0]}`]);
+    if (err instanceof BoundedYamlError) throw new ManifestError(source, [err.message], err.limit);
+    throw err;
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new ManifestError(source, ['(document): must be a mapping (key: value pairs)']);

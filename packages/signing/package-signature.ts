@@ -9,7 +9,8 @@ import {
   formatSignature, keyIdHex, parseSignature, signPrehashed, SignatureFormatError, SignatureVerificationError,
   verifySignature, type SecretKey,
 } from './minisign.js';
-import { PackageError } from '../package-errors.js';
+import { readSmallFile } from '../archive/private-copy.js';
+import { PackageError, type PackageErrorCodeName } from '../package-errors.js';
 import type { TrustStore, TrustedKey } from '../trust/trust-store.js';
 
 const PREFIX = 'bulkhead-package ';
@@ -60,7 +61,16 @@ export function defaultSignatureFiles(pkg: string): string[] {
 /** What schemes share about the package being verified: digests computed at most once. */
 export class PackageContent {
   private prehash: ReturnType<typeof prehashFile> | undefined;
-  constructor(readonly file: string, private readonly onProgress?: (bytes: number) => void) {}
+  private readonly onProgress?: (bytes: number) => void;
+  /** What messages call the package (the private copy's path means nothing to an operator). */
+  readonly name: string;
+  /** `known`: the prehash already taken while the bytes were copied (see archive/private-copy.ts). */
+  constructor(readonly file: string, options: { name?: string; onProgress?: (bytes: number) => void; known?: { blake2b512: Buffer; size: number } } = {}) {
+    this.name = options.name ?? file;
+    this.onProgress = options.onProgress;
+    const known = options.known;
+    if (known) this.prehash = Promise.resolve({ blake2b512: known.blake2b512, digest: `blake2b512:${known.blake2b512.toString('hex')}`, size: known.size });
+  }
   /** BLAKE2b-512 of the file (minisign's prehash), computed on first use. */
   blake2b512(): ReturnType<typeof prehashFile> {
     this.prehash ??= prehashFile(this.file, this.onProgress);
@@ -114,29 +124,49 @@ export const minisignScheme: SignatureScheme = {
 
 export const SIGNATURE_SCHEMES: readonly SignatureScheme[] = [minisignScheme];
 
+/** A signature as read (once) from its file; `name` is what messages call it. */
+export interface SignatureText { name: string; text: string }
+
+/** A signature that counted for nothing, and why; reported, never fatal by itself. */
+export interface IgnoredSignature { signatureFile: string; code: PackageErrorCodeName; reason: string }
+
+/** Largest signature file we read: a minisign signature is about 300 bytes. */
+export const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+/** Reads each signature file once (bounded); an unreadable one is an error naming it. */
+export function readSignatureFiles(files: string[]): SignatureText[] {
+  return files.map((name) => ({ name, text: readSmallFile(name, MAX_SIGNATURE_BYTES).toString('utf8') }));
+}
+
+// Codes that mean "this signature does not vouch for the package": such a signature is ignored.
+// Anyone who can drop a file beside the package or push a referrer can add one, so letting it fail
+// the install would hand them a veto (issue 12). A binding mismatch is not among them: it is a valid
+// signature by a trusted key over these very bytes that claims another id, version or vendor.
+const IGNORABLE: readonly PackageErrorCodeName[] = ['BH_ERR_SIG_MALFORMED', 'BH_ERR_SIG_UNKNOWN_KEY', 'BH_ERR_SIG_REVOKED_KEY', 'BH_ERR_SIG_INVALID'];
+
 /**
- * Checks every given signature against the package bytes and the trust store. Any signature that
- * is malformed, from an unknown or revoked key, or does not match, fails the whole check.
+ * Checks every given signature against the package bytes and the trust store. Signatures that are
+ * malformed, from an unknown or revoked key, or do not match are returned as `ignored`; whether the
+ * valid ones suffice is the signature policy's decision, not this function's.
  */
-export async function verifyPackageSignatures(file: string, signatureFiles: string[], trust: TrustStore,
-  onProgress?: (bytes: number) => void, schemes: readonly SignatureScheme[] = SIGNATURE_SCHEMES): Promise<{ valid: ValidSignature[] }> {
-  if (signatureFiles.length === 0) {
-    throw new PackageError('BH_ERR_SIG_MISSING', `${file}: no signature found (looked for ${file}.minisig and ${file}.*.minisig; pass --signature)`);
+export async function verifyPackageSignatures(content: PackageContent, signatures: SignatureText[], trust: TrustStore,
+  schemes: readonly SignatureScheme[] = SIGNATURE_SCHEMES): Promise<{ valid: ValidSignature[]; ignored: IgnoredSignature[] }> {
+  if (signatures.length === 0) {
+    throw new PackageError('BH_ERR_SIG_MISSING', `${content.name}: no signature found (looked for ${content.name}.minisig and ${content.name}.*.minisig; pass --signature)`);
   }
-  const content = new PackageContent(file, onProgress);
   const valid: ValidSignature[] = [];
-  for (const sigFile of signatureFiles) {
-    let text: string;
+  const ignored: IgnoredSignature[] = [];
+  for (const { name, text } of signatures) {
     try {
-      text = fs.readFileSync(sigFile, 'utf8');
+      const scheme = schemes.find((s) => s.handles(name, text));
+      if (!scheme) throw new PackageError('BH_ERR_SIG_MALFORMED', `${name}: no known signature scheme reads it (known: ${schemes.map((s) => s.name).join(', ')})`);
+      const v = await scheme.verify(name, text, content, trust);
+      if (valid.some((x) => x.key.keyId === v.key.keyId)) continue; // the same key twice counts once
+      valid.push(v);
     } catch (err) {
-      throw new PackageError('BH_ERR_PKG_UNREADABLE', `${sigFile}: cannot read (${(err as NodeJS.ErrnoException).code})`);
+      if (err instanceof PackageError && IGNORABLE.includes(err.code)) ignored.push({ signatureFile: name, code: err.code, reason: err.message });
+      else throw err;
     }
-    const scheme = schemes.find((s) => s.handles(sigFile, text));
-    if (!scheme) throw new PackageError('BH_ERR_SIG_MALFORMED', `${sigFile}: no known signature scheme reads it (known: ${schemes.map((s) => s.name).join(', ')})`);
-    const v = await scheme.verify(sigFile, text, content, trust);
-    if (valid.some((x) => x.key.keyId === v.key.keyId)) continue; // the same key twice counts once
-    valid.push(v);
   }
-  return { valid };
+  return { valid, ignored };
 }

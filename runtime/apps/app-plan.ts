@@ -61,7 +61,7 @@ function queueLimits(props: WasmComponentProperties): QueueLimits {
 }
 
 export async function planApp(pkg: InstalledPackage, device: DevicePolicy, dataDir: string, overrides: Record<string, string> = {}): Promise<AppPlan> {
-  const manifest = parseApplicationDescription(fs.readFileSync(path.join(pkg.path, 'margo.yaml'), 'utf8'), `${pkg.appId}/margo.yaml`);
+  const manifest = parseApplicationDescription(fs.readFileSync(path.join(pkg.path, 'margo.yaml'), 'utf8'), `${pkg.appId}/margo.yaml`, device.manifest);
   const profile = wasmProfile(manifest);
   if (!profile) {
     throw new PlanError(`${pkg.appId} has no ${WASM_PROFILE_TYPE} deployment profile; a compose app runs with: bulkhead compose up --app ${pkg.appId}`);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InstalledPackages } from '../../packages/install/installed-packages.js';
+import { cleanStaleStaging } from '../../packages/install/staging-area.js';
 import { loadDevicePolicy } from '../state/device-policy.js';
 import { openStateDb } from '../state/state-db.js';
 import { configuredVendors, migrateVendorRoots } from '../state/vendor-root-migration.js';
@@ -78,14 +79,16 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
     // Before any app runs: data roots of the old layout move to their vendor's injective name.
     // (An unreadable policy is reported per app start, as before; the CLI that started us migrated.)
     const policy = (() => { try { return loadDevicePolicy(dataDir); } catch { return undefined; } })();
-    if (policy) for (const m of migrateVendorRoots(dataDir, db, configuredVendors(db, policy)).moved) say(`moved ${m.vendor}'s data root ${m.from} to ${m.to}`);
+    if (policy) for (const m of migrateVendorRoots(dataDir, db, configuredVendors(db, policy, dataDir)).moved) say(`moved ${m.vendor}'s data root ${m.from} to ${m.to}`);
   } catch (err) {
     db.close();
     unlock();
     throw err;
   }
   const host = new AppHost({ dataDir, db, policy: () => loadDevicePolicy(dataDir), onEvent: options.onEvent });
-  const installed = new InstalledPackages(db);
+  const installed = new InstalledPackages(db, dataDir);
+  // Staging debris of installs killed before this start (issue 11); live installs are left alone.
+  cleanStaleStaging(dataDir);
   let api: ManagementApi | undefined;
   try {
     // Whatever a previous daemon left "running" is not running now: start it again.

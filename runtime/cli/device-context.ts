@@ -37,9 +37,9 @@ export function openDevice(command: Command): DeviceContext {
     throw err;
   }
   const trust = new TrustStore(db);
-  const installed = new InstalledPackages(db);
+  const installed = new InstalledPackages(db, dataDir);
   try {
-    const { moved } = migrateVendorRoots(dataDir, db, configuredVendors(db, policy));
+    const { moved } = migrateVendorRoots(dataDir, db, configuredVendors(db, policy, dataDir));
     for (const m of moved) process.stderr.write(`bulkhead: moved ${m.vendor}'s data root ${m.from} to ${m.to}\n`);
   } catch (err) {
     db.close();

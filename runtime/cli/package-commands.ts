@@ -10,10 +10,13 @@ import { installPackage } from '../../packages/install/package-installer.js';
 import { preparePackageComponents } from '../apps/prepare-package-components.js';
 import { verifyPackageInto } from '../../packages/install/package-verifier.js';
 import { ManifestError, parseApplicationDescription, vendorOf } from '../../packages/manifest/application-description.js';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../../packages/manifest/manifest-limits.js';
 import { sha256File } from '../../packages/signing/file-digest.js';
 import { verifyPackageWithKey } from '../../packages/install/key-verifier.js';
 import { generateKeyPair, keyIdHex, parseSignature } from '../../packages/signing/minisign.js';
-import { defaultSignatureFiles, parseTrustedComment, signPackageFile } from '../../packages/signing/package-signature.js';
+import { defaultSignatureFiles, parseTrustedComment, signPackageFile, type IgnoredSignature } from '../../packages/signing/package-signature.js';
+import { defaultDataDir } from '../state/data-dir.js';
+import { loadDevicePolicy } from '../state/device-policy.js';
 import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
 import { checkKeyPairTargets, passwordForNewKey, PASSWORD_ENV, readPublicKey, readSecretKey, writeKeyPair } from './key-files.js';
@@ -43,14 +46,26 @@ function readHead(file: string): string {
   }
 }
 
-function manifestOf(pkg: string) {
+function manifestOf(pkg: string, limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS) {
   try {
-    return parseApplicationDescription(readManifestText(pkg), `${pkg}:margo.yaml`);
+    return parseApplicationDescription(readManifestText(pkg, limits.maxBytes), `${pkg}:margo.yaml`, limits);
   } catch (err) {
     if (err instanceof ManifestError || err instanceof ArchiveError) throw new CliError(err.message, ExitCode.BAD_INPUT);
     throw new CliError(`${pkg}: not a readable package (${(err as Error).message})`, ExitCode.BAD_INPUT);
   }
 }
+
+/** The device's manifest limits when its policy says so (without creating a data dir), else the defaults. */
+function manifestLimitsFor(command: Command): ManifestLimits {
+  const { dataDir } = command.optsWithGlobals() as { dataDir?: string };
+  try {
+    return loadDevicePolicy(dataDir ?? defaultDataDir()).manifest;
+  } catch {
+    return DEFAULT_MANIFEST_LIMITS;
+  }
+}
+
+const ignoredLines = (ignored: IgnoredSignature[]) => ignored.map((i) => `  ignored signature: ${i.reason} [${i.code}]`);
 
 export function registerPackageCommands(program: Command): void {
   program.command('keygen')
@@ -158,7 +173,7 @@ export function registerPackageCommands(program: Command): void {
         }
         await withDevice(command, async (ctx) => {
           const v = await verifyPackageInto(pkg, staging, {
-            trust: ctx.trust, policy: ctx.policy.signatures, limits: ctx.policy.archive,
+            trust: ctx.trust, policy: ctx.policy.signatures, limits: ctx.policy.archive, manifestLimits: ctx.policy.manifest,
             signatureFiles,
             onProgress: progressReporter('verifying'),
           });
@@ -166,8 +181,9 @@ export function registerPackageCommands(program: Command): void {
           emit(flags.json, {
             ok: true, id: m.id, version: m.version, vendor: v.vendor, digest: v.digest, packageDigest: v.digest, size: v.size,
             signers: v.signers.map((s) => ({ keyId: s.key.keyId, vendor: s.key.vendor, role: s.key.role, signature: s.signatureFile })),
+            ignoredSignatures: v.ignoredSignatures,
           }, () => [`verified ${m.id} ${m.version} from ${v.vendor}`, `  package digest: ${v.digest}`,
-            ...v.signers.map((s) => `  signed by ${s.key.vendor} (${s.key.role}, key ${s.key.keyId})`)].join('\n'));
+            ...v.signers.map((s) => `  signed by ${s.key.vendor} (${s.key.role}, key ${s.key.keyId})`), ...ignoredLines(v.ignoredSignatures)].join('\n'));
         });
       } catch (err) {
         throw asCliError(err);
@@ -180,7 +196,7 @@ export function registerPackageCommands(program: Command): void {
     .description('show what a package contains and who signed it (nothing is verified; use verify)')
     .argument('<package>', '.bhpkg file')
     .option('--json', 'machine-readable output')
-    .action(async (pkg: string, flags: { json?: boolean }) => {
+    .action(async (pkg: string, flags: { json?: boolean }, command: Command) => {
       mustExist(pkg, 'package');
       let entries;
       try {
@@ -188,7 +204,7 @@ export function registerPackageCommands(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message, ExitCode.BAD_INPUT);
       }
-      const manifest = manifestOf(pkg);
+      const manifest = manifestOf(pkg, manifestLimitsFor(command));
       const { sha256, size } = await sha256File(pkg);
       const signatures = defaultSignatureFiles(pkg).map((file) => {
         try {
@@ -216,21 +232,23 @@ export function registerPackageCommands(program: Command): void {
     .argument('<package>', '.bhpkg file')
     .option('-s, --signature <FILE>', 'signature file (repeatable; default PACKAGE.minisig and PACKAGE.*.minisig)', collect, [])
     .option('--allow-downgrade', 'install even if the version is not newer than the installed one')
+    .option('--transfer-from <VENDOR>', 'hand the app id over from this vendor (its current owner, exactly as `bulkhead list` shows it) to the package\'s vendor')
     .option('--json', 'machine-readable output')
-    .action(async (pkg: string, flags: { signature: string[]; allowDowngrade?: boolean; json?: boolean }, command: Command) => {
+    .action(async (pkg: string, flags: { signature: string[]; allowDowngrade?: boolean; transferFrom?: string; json?: boolean }, command: Command) => {
       mustExist(pkg, 'package');
       try {
         await withDevice(command, async (ctx) => {
           const r = await installPackage(pkg, {
             dataDir: ctx.dataDir, installed: ctx.installed, trust: ctx.trust, policy: ctx.policy.signatures,
-            limits: ctx.policy.archive, allowDowngrade: flags.allowDowngrade,
+            limits: ctx.policy.archive, manifestLimits: ctx.policy.manifest, allowDowngrade: flags.allowDowngrade, transferFrom: flags.transferFrom,
             signatureFiles: flags.signature.length ? flags.signature : defaultSignatureFiles(pkg),
             onProgress: progressReporter('verifying'),
             beforeCommit: (verified, staged) => preparePackageComponents(verified.manifest, staged, ctx.dataDir, stepReporter(flags.json)),
           });
           const i = r.installed;
-          emit(flags.json, { ok: true, ...i, previousVersion: r.previous?.version ?? null },
-            () => `installed ${i.appId} ${i.version} from ${i.vendor}${r.previous ? ` (was ${r.previous.version})` : ''}`);
+          emit(flags.json, { ok: true, ...i, previousVersion: r.previous?.version ?? null, transferredFrom: r.transferredFrom ?? null, ignoredSignatures: r.verified.ignoredSignatures },
+            () => [`installed ${i.appId} ${i.version} from ${i.vendor}${r.previous ? ` (was ${r.previous.version})` : ''}${r.transferredFrom ? ` (app id transferred from ${r.transferredFrom})` : ''}`,
+              ...ignoredLines(r.verified.ignoredSignatures)].join('\n'));
         });
       } catch (err) {
         throw asCliError(err);

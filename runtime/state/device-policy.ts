@@ -7,6 +7,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../../packages/archive/archive-limits.js';
 import { jsonPointerToPath } from '../../packages/manifest/application-description.js';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../../packages/manifest/manifest-limits.js';
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from '../../packages/trust/signature-policy.js';
 import schema from './device-policy.schema.json' with { type: 'json' };
 
@@ -47,7 +48,7 @@ export interface VendorWasmPolicy {
 /** The `state:` part: what the device keeps for its own database (see stateLimits for defaults). */
 export interface StatePolicy { reserve?: string; logRows?: number; auditRows?: number; maxAge?: string }
 
-export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits; vendors: Record<string, VendorPolicyEntry>; state?: StatePolicy }
+export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits; manifest: ManifestLimits; vendors: Record<string, VendorPolicyEntry>; state?: StatePolicy }
 
 let compiled: ValidateFunction | undefined;
 const validator = () => (compiled ??= new Ajv({ allErrors: true }).compile(schema));
@@ -56,7 +57,7 @@ export class PolicyError extends Error {}
 
 export function loadDevicePolicy(dataDir: string): DevicePolicy {
   const file = path.join(dataDir, 'policy.yaml');
-  if (!fs.existsSync(file)) return { signatures: DEFAULT_SIGNATURE_POLICY, archive: DEFAULT_ARCHIVE_LIMITS, vendors: {} };
+  if (!fs.existsSync(file)) return { signatures: DEFAULT_SIGNATURE_POLICY, archive: DEFAULT_ARCHIVE_LIMITS, manifest: DEFAULT_MANIFEST_LIMITS, vendors: {} };
   let doc: unknown;
   try {
     doc = YAML.parse(fs.readFileSync(file, 'utf8')) ?? {};
@@ -68,10 +69,11 @@ export function loadDevicePolicy(dataDir: string): DevicePolicy {
     const problems = (validate.errors ?? []).map((e) => `${jsonPointerToPath(e.instancePath)}: ${e.message}`);
     throw new PolicyError(`${file}: ${problems.join('; ')}`);
   }
-  const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits>; vendors: Record<string, VendorPolicyEntry>; state: StatePolicy }>;
+  const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits>; manifest: Partial<ManifestLimits>; vendors: Record<string, VendorPolicyEntry>; state: StatePolicy }>;
   return {
     signatures: { ...DEFAULT_SIGNATURE_POLICY, ...d.signatures },
     archive: { ...DEFAULT_ARCHIVE_LIMITS, ...d.archive },
+    manifest: { ...DEFAULT_MANIFEST_LIMITS, ...d.manifest },
     vendors: d.vendors ?? {},
     state: d.state,
   };

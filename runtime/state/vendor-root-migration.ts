@@ -20,11 +20,11 @@ export class VendorRootMigrationError extends Error {}
 export interface MigrationResult { moved: { vendor: VendorId; from: string; to: string }[]; alreadyDone: boolean }
 
 /** Every vendor the device knows of whose data root is the default one (no `dataRoot` override). */
-export function configuredVendors(db: Database.Database, policy: DevicePolicy): VendorId[] {
+export function configuredVendors(db: Database.Database, policy: DevicePolicy, dataDir: string): VendorId[] {
   const names = new Set<string>([
     ...Object.keys(policy.vendors),
     ...new TrustStore(db).list().map((k) => k.vendor),
-    ...new InstalledPackages(db).list().map((p) => p.vendor),
+    ...new InstalledPackages(db, dataDir).list().map((p) => p.vendor),
   ]);
   return [...names].filter((n) => n.trim() && !policy.vendors[n]?.dataRoot).map(vendorId).sort();
 }

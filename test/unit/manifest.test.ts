@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jsonPointerToPath, ManifestError, parseApplicationDescription, referencedFiles, vendorOf } from '../../packages/manifest/application-description.js';
+import type { ManifestLimits } from '../../packages/manifest/manifest-limits.js';
 import { manifestYaml } from '../support/package-fixtures.js';
 
 function problems(text: string): string[] {
@@ -58,6 +59,61 @@ test('YAML errors and duplicate keys are reported, not thrown raw', () => {
   assert.match(problems('apiVersion: [unclosed')[0]!, /^YAML: /);
   assert.match(problems('kind: a\nkind: b\n')[0]!, /^YAML: .*unique/i);
   assert.equal(problems('- just\n- a list\n'), ['(document): must be a mapping (key: value pairs)']);
+});
+
+function refusal(text: string, limits?: ManifestLimits): ManifestError {
+  try {
+    parseApplicationDescription(text, 'margo.yaml', limits);
+  } catch (err) {
+    assert.instance(err, ManifestError);
+    return err as ManifestError;
+  }
+  throw new Error('expected a ManifestError');
+}
+
+const manyKeys = (n: number) => `${manifestYaml({})}configuration:\n${Array.from({ length: n }, (_, i) => `  k${i}: ${i}`).join('\n')}\n`;
+
+test('a 60k-key manifest is refused before parsing, quickly (issue 12: it hung install and inspect)', () => {
+  const t0 = performance.now();
+  const e = refusal(manyKeys(60_000));
+  assert.ok(e.limit, 'refused by a limit, not by the parser');
+  assert.match(e.problems[0]!, /over the limit of 262144 \(manifest\.maxBytes in the device policy\); not parsed/);
+  // Under the size limit but over the node limit: the lexer's count refuses it.
+  const e2 = refusal(manyKeys(60_000), { maxBytes: 4 * 1024 * 1024, maxNodes: 10_000 });
+  assert.ok(e2.limit);
+  assert.match(e2.problems[0]!, /more than 10000 YAML nodes \(manifest\.maxNodes/);
+  assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
+});
+
+test('a 50 MB manifest is refused by its size, before parsing', () => {
+  const t0 = performance.now();
+  const e = refusal(`${manifestYaml({})}description: "${'x'.repeat(50 * 1024 * 1024)}"\n`);
+  assert.ok(e.limit);
+  assert.match(e.problems[0]!, /^\d{8} bytes, over the limit of 262144/);
+  assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
+});
+
+test('node count: a small flow sequence with many items is refused', () => {
+  const text = `${manifestYaml({})}configuration: { xs: [${Array.from({ length: 12_000 }, () => '1').join(',')}] }\n`;
+  assert.ok(text.length < 256 * 1024);
+  const e = refusal(text);
+  assert.ok(e.limit);
+  assert.match(e.problems[0]!, /more than 10000 YAML nodes/);
+});
+
+test('duplicate keys are found by one linear pass, however late (timing: bench/manifest-parse.bench.ts)', () => {
+  const e = refusal(`${manyKeys(3_000)}  k17: again\n`);
+  assert.not.ok(e.limit);
+  assert.match(e.problems[0]!, /^YAML: map keys must be unique; "k17" appears twice \(line \d+\)/);
+  assert.match(problems('a:\n  b: 1\n  c: { b: 2, b: 3 }\n')[0]!, /"b" appears twice \(line 3\)/);
+});
+
+test('keys that become the same property are duplicates; collection keys, extra documents and alias bombs are refused', () => {
+  assert.match(problems('1: a\n"1": b\n')[0]!, /"1" appears twice/);
+  assert.match(problems('? [a]\n: b\n')[0]!, /keys must be plain values/);
+  assert.match(problems('a: 1\n---\nb: 2\n')[0]!, /^YAML: .*multiple documents/);
+  const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`;
+  assert.match(problems(bomb)[0]!, /^YAML: .*[Aa]lias/);
 });
 
 test('json pointers become readable paths', () => {

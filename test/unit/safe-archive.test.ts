@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -38,6 +39,47 @@ test('links leading outside are refused; links inside are fine', () => {
   rejected([{ path: 'up', type: 'SymbolicLink', linkpath: '../../etc/passwd' }], /points outside/);
   rejected([{ path: 'abs', type: 'SymbolicLink', linkpath: '/etc/passwd' }], /absolute path/);
   rejected([{ path: 'hard', type: 'Link', linkpath: 'not-in-archive' }], /not an earlier entry/);
+});
+
+test('symlink chains are resolved by our checker, not left to node-tar (issue 12)', () => {
+  // Each link looks harmless alone; together `b` is the parent of the extraction root.
+  rejected([
+    { path: 'a', type: 'SymbolicLink', linkpath: '.' },
+    { path: 'a/b', type: 'SymbolicLink', linkpath: '..' },
+    { path: 'b/x', data: 'written above the root' },
+  ], /"a\/b" lies beneath "a", which is a symlink/);
+  // Without entries beneath links: a target that climbs through another link.
+  rejected([{ path: 'x', type: 'SymbolicLink', linkpath: '.' }, { path: 'y', type: 'SymbolicLink', linkpath: 'x/..' }], /symlink "y" -> "x\/\.\." points outside the archive/);
+  // The link it goes through may come later in the archive.
+  rejected([{ path: 'd/y', type: 'SymbolicLink', linkpath: '../x/../..' }, { path: 'x', type: 'SymbolicLink', linkpath: 'd' }], /points outside the archive/);
+  rejected([{ path: 'l1', type: 'SymbolicLink', linkpath: 'l2' }, { path: 'l2', type: 'SymbolicLink', linkpath: 'l1' }], /more than 40 symlinks/);
+  // A file whose parent is written later as a link, and a hard link to a link.
+  rejected([{ path: 'b/x', data: 'x' }, { path: 'b', type: 'SymbolicLink', linkpath: '.' }], /lies beneath "b"/);
+  rejected([{ path: 'd/l', type: 'SymbolicLink', linkpath: '../f' }, { path: 'f', data: 'x' }, { path: 'h', type: 'Link', linkpath: 'd/l' }], /not an earlier entry of a regular file/);
+  // Chains that stay inside are fine.
+  const ok = craftTarGz(path.join(dir, 'chain-ok.tar.gz'), [
+    { path: 'd/', type: 'Directory' }, { path: 'd/f', data: 'x' }, { path: 'l1', type: 'SymbolicLink', linkpath: 'd' },
+    { path: 'd/l2', type: 'SymbolicLink', linkpath: '../l1/f' }, { path: 'up', type: 'SymbolicLink', linkpath: 'd/..' },
+  ]);
+  assert.is(inspectArchive(ok).length, 5);
+});
+
+test('an unsafe chain made by GNU tar from a real tree is refused too', () => {
+  // GNU tar archives real files; its --transform renames members as they are appended, which
+  // gives the hostile names (`a -> .`, `a/b -> ..`, `b/x`) from an ordinary tree.
+  const src = tempDir();
+  fs.symlinkSync('.', path.join(src, 'a'));
+  fs.mkdirSync(path.join(src, 'real'));
+  fs.symlinkSync('..', path.join(src, 'real', 'b'));
+  fs.writeFileSync(path.join(src, 'x'), 'payload');
+  const file = path.join(dir, 'gnu.tar');
+  execFileSync('tar', ['-cf', file, '-C', src, 'a']);
+  execFileSync('tar', ['-rf', file, '-C', src, '--transform', 's,^real/b$,a/b,', 'real/b']);
+  execFileSync('tar', ['-rf', file, '-C', src, '--transform', 's,^x$,b/x,', 'x']);
+  execFileSync('gzip', ['-f', file]);
+  const listed = execFileSync('tar', ['-tvzf', `${file}.gz`], { encoding: 'utf8' });
+  assert.match(listed, /a\/b -> \.\./);
+  assert.throws(() => inspectArchive(`${file}.gz`), (e: Error) => e instanceof ArchiveError && !e.limit && /lies beneath "a"/.test(e.message));
 });
 
 test('device files and FIFOs are refused', () => {
