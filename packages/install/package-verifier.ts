@@ -77,24 +77,28 @@ export async function verifyPackageInto(file: string, staging: string, options: 
   // 2. The archive listing, then extraction of exactly what was listed.
   const contentDir = path.join(staging, 'content');
   let entries: ArchiveEntry[];
+  const archiveError = (err: unknown) => (err instanceof ArchiveError
+    ? new PackageError(err.limit ? 'BH_ERR_ARCHIVE_LIMIT' : 'BH_ERR_ARCHIVE_UNSAFE', err.message) : err);
   try {
     entries = inspectArchive(copy.file, limits, name);
-    extractArchive(copy.file, contentDir, entries);
   } catch (err) {
-    if (err instanceof ArchiveError) {
-      throw new PackageError(err.limit ? 'BH_ERR_ARCHIVE_LIMIT' : 'BH_ERR_ARCHIVE_UNSAFE', err.message);
-    }
-    throw err;
+    throw archiveError(err);
   }
-  await options.onStage?.('extracted');
-
-  // 3. The contents.
+  // margo.yaml's size is known from the listing: refuse an oversized one before writing it out.
   const manifestLimits = options.manifestLimits ?? DEFAULT_MANIFEST_LIMITS;
   const manifestEntry = entries.find((e) => e.path === 'margo.yaml' && e.type === 'file');
   if (!manifestEntry) throw new PackageError('BH_ERR_MANIFEST_INVALID', `${name}: no margo.yaml at the package root`);
   if (manifestEntry.size > manifestLimits.maxBytes) {
     throw new PackageError('BH_ERR_MANIFEST_LIMIT', `${name}:margo.yaml is ${manifestEntry.size} bytes, over the limit of ${manifestLimits.maxBytes} (manifest.maxBytes in the device policy); not parsed`);
   }
+  try {
+    extractArchive(copy.file, contentDir, entries);
+  } catch (err) {
+    throw archiveError(err);
+  }
+  await options.onStage?.('extracted');
+
+  // 3. The contents.
   let manifest: ApplicationDescription;
   try {
     manifest = parseApplicationDescription(fs.readFileSync(path.join(contentDir, 'margo.yaml'), 'utf8'), `${name}:margo.yaml`, manifestLimits);

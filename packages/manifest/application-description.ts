@@ -55,7 +55,9 @@ export interface ApplicationDescription {
 export class ManifestError extends Error {
   /** `limit`: the text broke a size or node-count limit and was refused before parsing. */
   constructor(readonly source: string, readonly problems: string[], readonly limit = false) {
-    super(`${source} is not a valid application description:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem, one line (what scripts and logs expect); several are listed one per line.
+    super(problems.length === 1 ? `${source}: ${problems[0]}`
+      : `${source} is not a valid application description:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
 

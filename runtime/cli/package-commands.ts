@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { ArchiveError } from '../../packages/archive/archive-limits.js';
+import { ArchiveError, DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../../packages/archive/archive-limits.js';
 import { packPackage, readManifestText } from '../../packages/archive/pack-package.js';
 import { inspectArchive } from '../../packages/archive/safe-archive.js';
 import { installPackage } from '../../packages/install/package-installer.js';
@@ -55,13 +55,13 @@ function manifestOf(pkg: string, limits: ManifestLimits = DEFAULT_MANIFEST_LIMIT
   }
 }
 
-/** The device's manifest limits when its policy says so (without creating a data dir), else the defaults. */
-function manifestLimitsFor(command: Command): ManifestLimits {
+/** The device's archive and manifest limits when its policy sets them (no data dir is created), else the defaults. */
+function readLimitsFor(command: Command): { archive: ArchiveLimits; manifest: ManifestLimits } {
   const { dataDir } = command.optsWithGlobals() as { dataDir?: string };
   try {
-    return loadDevicePolicy(dataDir ?? defaultDataDir()).manifest;
+    return loadDevicePolicy(dataDir ?? defaultDataDir());
   } catch {
-    return DEFAULT_MANIFEST_LIMITS;
+    return { archive: DEFAULT_ARCHIVE_LIMITS, manifest: DEFAULT_MANIFEST_LIMITS };
   }
 }
 
@@ -198,13 +198,14 @@ export function registerPackageCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (pkg: string, flags: { json?: boolean }, command: Command) => {
       mustExist(pkg, 'package');
+      const limits = readLimitsFor(command);
       let entries;
       try {
-        entries = inspectArchive(pkg);
+        entries = inspectArchive(pkg, limits.archive);
       } catch (err) {
         throw new CliError((err as Error).message, ExitCode.BAD_INPUT);
       }
-      const manifest = manifestOf(pkg, manifestLimitsFor(command));
+      const manifest = manifestOf(pkg, limits.manifest);
       const { sha256, size } = await sha256File(pkg);
       const signatures = defaultSignatureFiles(pkg).map((file) => {
         try {
