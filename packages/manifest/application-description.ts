@@ -97,6 +97,8 @@ function describe(error: ErrorObject): string | undefined {
   }
 }
 
+const MAX_LISTED_PROBLEMS = 20;
+
 let lastDocument: unknown;
 function pickValue(error: ErrorObject): unknown {
   let node: unknown = lastDocument;
@@ -123,10 +125,15 @@ export function parseApplicationDescription(text: string, source = 'margo.yaml',
   const problems: string[] = [];
   const validate = validator();
   if (!validate(doc)) {
+    // A set, and a cap on what is listed: a manifest with 60k unknown keys produced 60k errors,
+    // and deduplicating them with includes() was quadratic.
+    const unique = new Set<string>();
     for (const e of validate.errors ?? []) {
       const line = describe(e);
-      if (line && !problems.includes(line)) problems.push(line);
+      if (line) unique.add(line);
     }
+    problems.push(...[...unique].slice(0, MAX_LISTED_PROBLEMS));
+    if (unique.size > MAX_LISTED_PROBLEMS) problems.push(`... and ${unique.size - MAX_LISTED_PROBLEMS} more problems`);
   }
   if (problems.length === 0) problems.push(...crossReferenceProblems(doc as ApplicationDescription));
   if (problems.length > 0) throw new ManifestError(source, problems);

@@ -108,6 +108,13 @@ test('duplicate keys are found by one linear pass, however late (timing: bench/m
   assert.match(problems('a:\n  b: 1\n  c: { b: 2, b: 3 }\n')[0]!, /"b" appears twice \(line 3\)/);
 });
 
+test('thousands of schema errors are listed up to 20, not deduplicated pairwise', () => {
+  const p = problems(manyKeys(4_000));
+  assert.is(p.length, 21);
+  assert.is(p[0], 'configuration: unknown key "k0"');
+  assert.is(p[20], '... and 3980 more problems');
+});
+
 test('keys that become the same property are duplicates; collection keys, extra documents and alias bombs are refused', () => {
   assert.match(problems('1: a\n"1": b\n')[0]!, /"1" appears twice/);
   assert.match(problems('? [a]\n: b\n')[0]!, /keys must be plain values/);
