@@ -1,5 +1,6 @@
 // Packages through a real OCI registry (docker-registry on 127.0.0.1), read back by skopeo too.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -26,7 +27,10 @@ async function signed(spec: Parameters<typeof makePackage>[0]) {
 
 test('push then pull gives back the same bytes and signature, which then install', async () => {
   const pkg = await signed({ id: 'roundtrip', version: '1.4.0' });
-  const push = await runCli(['push', pkg, `${registry.address}/vendor-a/roundtrip`, '--json']);
+  // A repository of this run's own: the shared registry keeps other runs' signatures (other keys)
+  // on the same reproducible package, which a pull brings along as referrers.
+  const repo = `vendor-a/roundtrip-${randomBytes(4).toString('hex')}`;
+  const push = await runCli(['push', pkg, `${registry.address}/${repo}`, '--json']);
   assert.is(push.code, 0, push.stderr);
   const pushed = JSON.parse(push.stdout);
   assert.is(pushed.tag, '1.4.0');
@@ -34,7 +38,7 @@ test('push then pull gives back the same bytes and signature, which then install
   assert.is(pushed.referrersApi, false, 'distribution 2.8 has no referrers API: the tag-schema fallback is used');
 
   const out = tempDir();
-  const pull = await runCli(['pull', `${registry.address}/vendor-a/roundtrip:1.4.0`, '-o', out, '--json']);
+  const pull = await runCli(['pull', `${registry.address}/${repo}:1.4.0`, '-o', out, '--json']);
   assert.is(pull.code, 0, pull.stderr);
   const pulled = JSON.parse(pull.stdout);
   assert.is(pulled.digest, pushed.digest);
