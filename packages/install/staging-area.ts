@@ -39,10 +39,12 @@ export function cleanStaleStaging(dataDir: string): string[] {
   }
   const removed: string[] = [];
   for (const name of names) {
+    // Only installs' directories: others in staging/ (uninstall's `removing-…`) have their own owner.
+    if (!name.startsWith(PREFIX)) continue;
     const m = /^install-(\d+)-(\d+)-[0-9a-f]+$/.exec(name);
     if (m && processStartTime(Number(m[1])) === m[2]) continue; // its install is still running
-    // Anything else in staging/ is ours too (an older naming, a half-created directory): rmSync
-    // removes links themselves, never what they point to.
+    // An older naming (install-<hex>) cannot name its owner: it predates this version, so it is
+    // stale. rmSync removes links themselves, never what they point to.
     fs.rmSync(path.join(root, name), { recursive: true, force: true });
     removed.push(name);
   }

@@ -106,7 +106,8 @@ test('a package row naming a path outside the store removes nothing there', asyn
   db.close();
   const r = await cli('uninstall', 'odd-path');
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /were left in place \(not in the package store\)/);
+  // Package paths follow from the digest (stored relative to the data dir): opening the device
+  // rewrites the odd row to its store directory, so only that is removed.
   assert.is(fs.readFileSync(path.join(outside, 'canary'), 'utf8'), 'keep me');
 });
 
