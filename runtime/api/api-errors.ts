@@ -42,7 +42,7 @@ export function problem(status: number, code: string, detail: string, instance?:
 
 /** HTTP status for a package-area failure: the rest are verification refusals (422). */
 export function statusOfPackageError(err: PackageError): number {
-  if (err.code === 'BH_ERR_ROLLBACK') return 409;
+  if (err.code === 'BH_ERR_ROLLBACK' || err.code === 'BH_ERR_APP_OWNED') return 409;
   if (err.code === 'BH_ERR_PKG_TOO_LARGE') return 413;
   return 422;
 }

@@ -196,7 +196,7 @@ export async function startManagementApi(options: ManagementApiOptions): Promise
   const db = openStateDb(dataDir);
   const limits = { ...DEFAULT_API_LIMITS, ...options.limits };
   const records = new AppRecords(db);
-  const installed = new InstalledPackages(db);
+  const installed = new InstalledPackages(db, dataDir);
   const feed = new StateFeed(records, options.feedTickMs);
   const ctx: ApiContext = {
     dataDir, db, records, resources: new ResourceRecords(db), installed, trust: new TrustStore(db), feed, limits,

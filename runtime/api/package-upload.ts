@@ -99,7 +99,7 @@ export class PackageUploads {
       try {
         return await installPackage(spooled, {
           dataDir: this.device.dataDir, installed: this.device.installed, trust: this.device.trust, policy: policy.signatures,
-          limits: policy.archive, allowDowngrade, signatureFiles: sigFiles,
+          limits: policy.archive, manifestLimits: policy.manifest, allowDowngrade, signatureFiles: sigFiles,
           beforeCommit: async (verified, staged) => {
             timings.verifySeconds = (performance.now() - t0) / 1000;
             await preparePackageComponents(verified.manifest, staged, this.device.dataDir);

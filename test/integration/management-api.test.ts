@@ -98,7 +98,7 @@ test('upload: a signed package installs through the installer; a replay, a bad s
   assert.is(r.json.previousVersion, null);
   assert.is(r.json.signers[0].vendor, 'Vendor A');
   assert.is((await get('/v1/packages/test-app')).json.version, '1.0.0');
-  assert.ok(fs.existsSync(new InstalledPackages(db).get('test-app')!.path));
+  assert.ok(fs.existsSync(new InstalledPackages(db, dataDir).get('test-app')!.path));
 
   assertProblem(await upload(v1), 409, 'BH_ERR_ROLLBACK');
   const other = await signed('2.0.0');
