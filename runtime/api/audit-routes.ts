@@ -18,7 +18,7 @@ export function auditRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Querystring: Static<typeof AuditQuery> }>('/v1/audit', {
       schema: { summary: 'audit events: capabilities apps were refused', tags: ['audit'], querystring: AuditQuery, response: { 200: Type.Object({ events: Type.Array(Type.Ref('AuditEvent')) }) } },
-    }, async (request) => ({ events: ctx.records.audit({ vendor: request.query.vendor, appId: request.query.app, tail: request.query.tail ?? 1000 }) }));
+    }, async (request) => ({ events: ctx.records.audit({ vendor: request.query.vendor, appId: request.query.app, tail: request.query.tail }) }));
 
     app.get('/v1/trust/keys', {
       schema: { summary: 'keys in the trust store (revoked ones included, marked)', tags: ['trust'], response: { 200: Type.Object({ keys: Type.Array(TrustKeySchema) }) } },

@@ -1,4 +1,4 @@
-// The thin client: `bulkhead status` and `bulkhead logs [-f]` ask the running daemon over its API
+// The thin client: `bulkhead status`, `bulkhead audit` and `bulkhead logs [-f]` ask the running daemon over its API
 // instead of opening the data dir, and `bulkhead --version` answers without loading any verb.
 // bin/bulkhead.js tries this module first; it imports only Node built-ins and two small modules, so
 // these verbs start in about the time of `node -e 0`. It uses node:http rather than undici because
@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import path from 'node:path';
-import type { AppRow, InstanceRow, LogRow, SandboxRow } from '../apps/app-records.js';
+import type { AppRow, AuditRow, InstanceRow, LogRow, SandboxRow } from '../apps/app-records.js';
 import type { DeviceDrops, ResourceRow } from '../apps/resource-records.js';
 import { defaultDataDir } from '../state/data-dir.js';
-import { appDetailText, logLine, statusText } from './app-status-text.js';
+import { appDetailText, auditText, logLine, statusText } from './app-status-text.js';
 import { VERSION } from './version.js';
 
 interface ClientArgs {
@@ -24,11 +24,13 @@ interface ClientArgs {
   ca?: string;
   json?: boolean;
   follow?: boolean;
+  vendor?: string;
+  app?: string;
   tail?: string;
   version?: boolean;
 }
 
-const VALUE_FLAGS: Record<string, keyof ClientArgs> = { '--data-dir': 'dataDir', '--host': 'host', '--tls-cert': 'tlsCert', '--tls-key': 'tlsKey', '--ca': 'ca', '-n': 'tail', '--tail': 'tail' };
+const VALUE_FLAGS: Record<string, keyof ClientArgs> = { '--data-dir': 'dataDir', '--host': 'host', '--tls-cert': 'tlsCert', '--tls-key': 'tlsKey', '--ca': 'ca', '-n': 'tail', '--tail': 'tail', '--vendor': 'vendor', '--app': 'app' };
 const BOOL_FLAGS: Record<string, keyof ClientArgs> = { '--json': 'json', '-f': 'follow', '--follow': 'follow', '--version': 'version', '-V': 'version' };
 
 /** The arguments, if this client handles them entirely; else undefined (the full CLI runs). */
@@ -55,8 +57,10 @@ export function parseClientArgs(argv: string[]): ClientArgs | undefined {
     }
   }
   if (a.version) return a.verb === undefined && a.positional.length === 0 ? a : undefined;
-  if (a.verb === 'status' && a.positional.length <= 1 && !a.follow && a.tail === undefined) return a;
-  if (a.verb === 'logs' && a.positional.length === 1) return a;
+  const auditFlags = a.vendor !== undefined || a.app !== undefined;
+  if (a.verb === 'status' && a.positional.length <= 1 && !a.follow && a.tail === undefined && !auditFlags) return a;
+  if (a.verb === 'logs' && a.positional.length === 1 && !auditFlags) return a;
+  if (a.verb === 'audit' && a.positional.length === 0 && !a.follow) return a;
   return undefined;
 }
 
@@ -123,8 +127,22 @@ async function status(target: Target, a: ClientArgs): Promise<void> {
   }
 }
 
-async function logs(target: Target, a: ClientArgs): Promise<void> {
+function checkTail(a: ClientArgs): void {
   if (a.tail !== undefined && !/^\d+$/.test(a.tail)) throw new ApiFailure(`--tail ${a.tail}: expected a whole number of at least 0`);
+}
+
+async function audit(target: Target, a: ClientArgs): Promise<void> {
+  checkTail(a);
+  const query = new URLSearchParams();
+  if (a.vendor !== undefined) query.set('vendor', a.vendor);
+  if (a.app !== undefined) query.set('app', a.app);
+  if (a.tail !== undefined) query.set('tail', a.tail);
+  const d = await getJson(target, `/v1/audit?${query}`) as { events: AuditRow[] };
+  process.stdout.write(a.json ? `${JSON.stringify(d, null, 2)}\n` : `${auditText(d.events)}\n`);
+}
+
+async function logs(target: Target, a: ClientArgs): Promise<void> {
+  checkTail(a);
   const query = new URLSearchParams();
   if (a.tail !== undefined) query.set('tail', a.tail);
   if (a.follow) query.set('follow', 'true');
@@ -166,7 +184,7 @@ export async function runThinClient(argv: string[]): Promise<boolean> {
     const target = targetOf(a);
     if (!target) return false; // no daemon: the offline path reads the data dir
     try {
-      await (a.verb === 'status' ? status(target, a) : logs(target, a));
+      await (a.verb === 'status' ? status(target, a) : a.verb === 'audit' ? audit(target, a) : logs(target, a));
     } catch (err) {
       if (err instanceof Unreachable && !target.explicit) return false; // a stale socket: work offline
       throw err;

@@ -7,7 +7,7 @@ import { ResourceRecords } from '../apps/resource-records.js';
 import { daemonPid, DaemonRunningError, runDaemon, spawnDaemon } from '../apps/device-daemon.js';
 import { CliError } from './cli-error.js';
 import { openDevice, withDevice, type DeviceContext } from './device-context.js';
-import { appDetailText, logLine, stateLine, statusText } from './app-status-text.js';
+import { appDetailText, auditText, logLine, stateLine, statusText } from './app-status-text.js';
 import { ExitCode } from './exit-codes.js';
 import { ApiError } from '../api/api-errors.js';
 import { parseListenFlags, type ListenFlags } from './listen-address.js';
@@ -163,7 +163,7 @@ export function registerAppCommands(program: Command): void {
     .action(async (flags: { vendor?: string; app?: string; tail?: string; json?: boolean }, command: Command) => {
       await withDevice(command, (ctx) => {
         const events = new AppRecords(ctx.db).audit({ vendor: flags.vendor, appId: flags.app, tail: wholeNumber('--tail', flags.tail, 0) });
-        emit(flags.json, { events }, () => events.map((e) => `${e.at} ${e.vendor} ${e.appId}/${e.component} ${e.capability}: ${e.attempted} -- ${e.reason}`).join('\n') || 'no audit events');
+        emit(flags.json, { events }, () => auditText(events));
       });
     });
 

@@ -1,7 +1,7 @@
 // The text of `bulkhead status` and `bulkhead logs`, shared by the offline path (reading the data
 // dir) and the API client (reading the daemon's answers), so both print the same thing.
 // Type-only imports: the fast client must not load the runtime.
-import type { AppRow, InstanceRow, LogRow, SandboxRow } from '../apps/app-records.js';
+import type { AppRow, AuditRow, InstanceRow, LogRow, SandboxRow } from '../apps/app-records.js';
 import type { DeviceDrops, ResourceRow } from '../apps/resource-records.js';
 
 export const stateLine = (r: Pick<AppRow, 'appId' | 'actual' | 'reason'>) => `${r.appId}: ${r.actual}${r.reason ? ` (${r.reason})` : ''}`;
@@ -31,4 +31,8 @@ export function appDetailText(row: AppRow, instances: InstanceRow[]): string {
 export function logLine(r: LogRow, json: boolean | undefined): string {
   const fields = Object.entries(r.fields).map(([k, v]) => ` ${k}=${v}`).join('');
   return json ? `${JSON.stringify(r)}\n` : `${r.at} ${r.level.toUpperCase().padEnd(5)} ${r.component}: ${r.message}${fields}\n`;
+}
+
+export function auditText(events: AuditRow[]): string {
+  return events.map((e) => `${e.at} ${e.vendor} ${e.appId}/${e.component} ${e.capability}: ${e.attempted} -- ${e.reason}`).join('\n') || 'no audit events';
 }

@@ -52,7 +52,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .option('--data-dir <DIR>', 'device state directory (default $BULKHEAD_DATA_DIR, /var/lib/bulkhead as root, else ~/.local/share/bulkhead)')
-    .option('--host <unix:PATH|https://HOST:PORT>', 'ask a daemon over its API (status, logs); default $BULKHEAD_HOST, else the data dir\'s socket when a daemon runs')
+    .option('--host <unix:PATH|https://HOST:PORT>', 'ask a daemon over its API (status, logs, audit); default $BULKHEAD_HOST, else the data dir\'s socket when a daemon runs')
     .option('--tls-cert <FILE>', 'client certificate for an https:// --host')
     .option('--tls-key <FILE>', 'its private key')
     .option('--ca <FILE>', 'CA certificate that signed the device\'s certificate')
@@ -63,7 +63,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   // here would act on the local data dir, which is not what --host asked for.
   program.hook('preAction', (_cmd, action) => {
     if (program.opts().host !== undefined) {
-      throw new CliError(`--host works with status and logs (over the daemon's API); ${action.name()} acts on the local data dir, so drop --host`, ExitCode.BAD_INPUT);
+      throw new CliError(`--host works with status, logs and audit (over the daemon's API); ${action.name()} acts on the local data dir, so drop --host`, ExitCode.BAD_INPUT);
     }
   });
   const group = VERB_GROUP[verbOf(argv) ?? ''];

@@ -126,4 +126,22 @@ test('kill -9 during an upload: the daemon restarts clean, no partial package, n
   await until('dashboard running again', async () => (await api('GET', '/v1/apps/globex-dashboard')).json.app.actual === 'running');
 });
 
+
+test('bulkhead audit goes through the API with the CLI\'s filters', async () => {
+  assert.is((await api('POST', '/v1/apps/rogue-probe/start', {})).status, 202);
+  await until('probe finished', async () => ['completed', 'failed'].includes((await api('GET', '/v1/apps/rogue-probe')).json.app.actual), 60_000);
+  const elsewhere = tempDir('bh-api-d-empty-');
+  const r = await runCli(['--data-dir', elsewhere, '--host', `unix:${socketPath}`, 'audit', '--app', 'rogue-probe', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const events = JSON.parse(r.stdout).events as { appId: string; vendor: string }[];
+  assert.ok(events.length > 0, 'the probe was refused things');
+  assert.ok(events.every((e) => e.appId === 'rogue-probe' && e.vendor === 'Rogue Labs'));
+  assert.equal(events, (await api('GET', '/v1/audit?app=rogue-probe')).json.events);
+  const text = await runCli(['--data-dir', dataDir, 'audit', '--vendor', 'Rogue Labs', '-n', '2']);
+  assert.is(text.stdout.trim().split('\n').length, 2);
+  assert.match(text.stdout, /^\S+ Rogue Labs rogue-probe\/\S+ \S+: .* -- /);
+  const none = await runCli(['--data-dir', dataDir, 'audit', '--vendor', 'Nobody']);
+  assert.is(none.stdout, 'no audit events\n');
+});
+
 test.run();
