@@ -1,5 +1,5 @@
 // The thin client: `bulkhead status`, `bulkhead audit` and `bulkhead logs [-f]` ask the running daemon over its API
-// instead of opening the data dir, and `bulkhead --version` answers without loading any verb.
+// instead of opening the data dir, and `bulkhead --version`/`--help` answer without loading any verb.
 // bin/bulkhead.js tries this module first; it imports only Node built-ins and two small modules, so
 // these verbs start in about the time of `node -e 0`. It uses node:http rather than undici because
 // loading undici alone costs more than the whole budget (see bench/results/api.md). Anything it does
@@ -12,6 +12,7 @@ import type { AppRow, AuditRow, InstanceRow, LogRow, SandboxRow } from '../apps/
 import type { DeviceDrops, ResourceRow } from '../apps/resource-records.js';
 import { defaultDataDir } from '../state/data-dir.js';
 import { appDetailText, auditText, logLine, statusText } from './app-status-text.js';
+import { TOP_LEVEL_HELP } from './top-level-help.js';
 import { VERSION } from './version.js';
 
 interface ClientArgs {
@@ -28,10 +29,11 @@ interface ClientArgs {
   app?: string;
   tail?: string;
   version?: boolean;
+  help?: boolean;
 }
 
 const VALUE_FLAGS: Record<string, keyof ClientArgs> = { '--data-dir': 'dataDir', '--host': 'host', '--tls-cert': 'tlsCert', '--tls-key': 'tlsKey', '--ca': 'ca', '-n': 'tail', '--tail': 'tail', '--vendor': 'vendor', '--app': 'app' };
-const BOOL_FLAGS: Record<string, keyof ClientArgs> = { '--json': 'json', '-f': 'follow', '--follow': 'follow', '--version': 'version', '-V': 'version' };
+const BOOL_FLAGS: Record<string, keyof ClientArgs> = { '--json': 'json', '-f': 'follow', '--follow': 'follow', '--version': 'version', '-V': 'version', '--help': 'help', '-h': 'help' };
 
 /** The arguments, if this client handles them entirely; else undefined (the full CLI runs). */
 export function parseClientArgs(argv: string[]): ClientArgs | undefined {
@@ -56,7 +58,7 @@ export function parseClientArgs(argv: string[]): ClientArgs | undefined {
       a.positional.push(arg);
     }
   }
-  if (a.version) return a.verb === undefined && a.positional.length === 0 ? a : undefined;
+  if (a.version || a.help) return a.verb === undefined && a.positional.length === 0 ? a : undefined;
   const auditFlags = a.vendor !== undefined || a.app !== undefined;
   if (a.verb === 'status' && a.positional.length <= 1 && !a.follow && a.tail === undefined && !auditFlags) return a;
   if (a.verb === 'logs' && a.positional.length === 1 && !auditFlags) return a;
@@ -178,6 +180,10 @@ export async function runThinClient(argv: string[]): Promise<boolean> {
   if (!a) return false;
   if (a.version) {
     process.stdout.write(`${VERSION}\n`);
+    return true;
+  }
+  if (a.help) {
+    process.stdout.write(TOP_LEVEL_HELP);
     return true;
   }
   try {

@@ -72,6 +72,13 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   return program;
 }
 
+/** `bulkhead --help` at 80 columns: the text the thin client prints (scripts/generate-help.ts). */
+export async function renderTopLevelHelp(): Promise<string> {
+  const program = await buildProgram();
+  program.configureHelp({ helpWidth: 80 });
+  return program.helpInformation();
+}
+
 export async function main(argv: string[]): Promise<void> {
   // `bulkhead logs APP | head`: a closed pipe ends the output quietly, as for any Unix tool.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
