@@ -1,8 +1,9 @@
 // Which addresses a wildcard or name rule must never reach: the device itself and what only the
 // device should talk to. Loopback, unspecified (0.0.0.0 and :: connect to the device itself),
 // link-local (where cloud metadata services live), known metadata addresses outside link-local,
-// multicast and broadcast, and the device's own interface addresses (its LAN address reaches the
-// same services as loopback when they listen on all interfaces). An IPv6 address that embeds an
+// multicast and broadcast, the device's own interface addresses (its LAN address reaches the
+// same services as loopback when they listen on all interfaces), and the subnets of the container
+// engine's networks (the device routes to every vendor's containers). An IPv6 address that embeds an
 // IPv4 one (IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96, SIIT ::ffff:0:a.b.c.d, 6to4
 // 2002:AABB:CCDD::) is classified by the embedded address as well. Operators can add ranges
 // of their own (the plant network of another vendor's PLCs).
@@ -10,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { parseIpAddress, type IpAddress } from './ip-address.js';
 
-export type ProtectedKind = 'loopback' | 'unspecified' | 'link-local' | 'metadata' | 'multicast' | 'device' | 'operator';
+export type ProtectedKind = 'loopback' | 'unspecified' | 'link-local' | 'metadata' | 'multicast' | 'device' | 'container' | 'operator';
 
 export interface AddressClass {
   /** The canonical address classified. */
@@ -40,6 +41,7 @@ const RANGES: [ProtectedKind, string, number, 'ipv4' | 'ipv6'][] = [
 const KIND_TEXT: Record<ProtectedKind, string> = {
   loopback: 'loopback', unspecified: 'unspecified, i.e. this device', 'link-local': 'link-local',
   metadata: 'a cloud metadata address', multicast: 'multicast or broadcast', device: "one of this device's own addresses",
+  container: "in a container network on this device (another vendor's containers)",
   operator: 'in a range the operator protects',
 };
 
@@ -78,11 +80,17 @@ function embeddedIpv4(a: IpAddress): AddressClass['embedded'] | undefined {
 export class ProtectedAddresses {
   readonly #ranges: [ProtectedKind, net.BlockList][];
 
+  #containers: { key: string; list: net.BlockList } = { key: '', list: new net.BlockList() };
+
   /**
    * `extraCidrs`: the operator's own protected ranges ("10.9.0.0/16"). `ownAddresses`: the
-   * device's addresses (default: its interfaces, re-read every second).
+   * device's addresses (default: its interfaces, re-read every second). `containerNetworks`: the
+   * subnets of the container engine's networks ("10.89.0.0/24"): the device routes to its
+   * containers, so a wasm app under a wildcard rule would reach every vendor's unpublished
+   * container ports by their addresses.
    */
-  constructor(extraCidrs: readonly string[] = [], private readonly ownAddresses: () => Iterable<string> = currentDeviceAddresses) {
+  constructor(extraCidrs: readonly string[] = [], private readonly ownAddresses: () => Iterable<string> = currentDeviceAddresses,
+    private readonly containerNetworks: () => readonly string[] = () => []) {
     const byKind = new Map<ProtectedKind, net.BlockList>();
     const add = (kind: ProtectedKind, address: string, bits: number, family: 'ipv4' | 'ipv6') => {
       if (!byKind.has(kind)) byKind.set(kind, new net.BlockList());
@@ -105,7 +113,24 @@ export class ProtectedAddresses {
     for (const [kind, list] of this.#ranges) if (list.check(a.text, family)) return kind;
     const own = this.ownAddresses();
     if (own instanceof Set ? own.has(a.text) : [...own].includes(a.text)) return 'device';
+    if (this.#containerList().check(a.text, family)) return 'container';
     return undefined;
+  }
+
+  /** The container subnets as a BlockList, rebuilt only when the engine's answer changed. */
+  #containerList(): net.BlockList {
+    const cidrs = this.containerNetworks();
+    const key = cidrs.join(',');
+    if (key !== this.#containers.key) {
+      const list = new net.BlockList();
+      for (const cidr of cidrs) {
+        const [address, bits] = cidr.split('/');
+        const a = parseIpAddress(address ?? '');
+        if (a && bits !== undefined && /^\d+$/.test(bits)) list.addSubnet(a.text, Number(bits), a.family === 4 ? 'ipv4' : 'ipv6');
+      }
+      this.#containers = { key, list };
+    }
+    return this.#containers.list;
   }
 
   /** Classifies `address` (any textual or numeric form); undefined when it is not an address. */

@@ -19,6 +19,8 @@ import { RecordRetention } from './record-retention.js';
 import { ResourceRecords } from './resource-records.js';
 import { stateLimits } from '../state/state-limits.js';
 import type { AuditRow } from './app-records.js';
+import { ContainerNetworks } from './container-networks.js';
+import { currentDeviceAddresses, ProtectedAddresses } from '../../host-apis/net/protected-addresses.js';
 
 interface LiveInstance {
   instanceId: string; appId: string; component: string; vendor: string; memoryBytes: number; role: string | null; state: string; reason?: string | null;
@@ -58,10 +60,11 @@ let startCounter = 0;
 export class AppHost {
   readonly records: AppRecords;
   readonly bus = new MessageBus();
+  readonly #containerNetworks = new ContainerNetworks();
   readonly net = new NetService((instanceId, denial) => {
     const inst = this.#instances.get(instanceId);
     if (inst) this.#limitedAudit(inst)(denial);
-  });
+  }, undefined, new ProtectedAddresses([], currentDeviceAddresses, () => this.#containerNetworks.cidrs()), () => this.#containerNetworks.refresh());
   readonly resources: ResourceRecords;
   readonly #retention: RecordRetention;
   /** Descriptors all guests may hold together (the process limit minus the daemon's reserve). */

@@ -56,8 +56,12 @@ export class NetService {
   readonly #instances = new Map<string, InstanceNet>();
   #nextSocket = 1;
 
+  /**
+   * `beforeDecide`: brings what `protect` knows up to date (the container engine's networks)
+   * before each lookup, connect or request is decided.
+   */
   constructor(private readonly audit: (instanceId: string, denial: DenialReport) => void, private readonly resolve = resolveAll,
-    private readonly protect: ProtectedAddresses = DEFAULT_PROTECTED) {}
+    private readonly protect: ProtectedAddresses = DEFAULT_PROTECTED, private readonly beforeDecide: () => Promise<void> = async () => {}) {}
 
   register(instanceId: string, rules: NetRule[], listenPorts: number[] = [], resources: InstanceResources = unlimitedResources()): void {
     this.#instances.set(instanceId, { rules, listenPorts, resolvedFrom: new Map(), sockets: new Map(), servers: new Map(), resources });
@@ -143,6 +147,7 @@ export class NetService {
       this.#deny(id, `resolve ${host}`, 'no net.connect rule names this host', 'net.resolve');
       return { error: 'access-denied' };
     }
+    await this.beforeDecide();
     let resolved: string[];
     try {
       // An address in any form is its own answer; it never goes to the resolver.
@@ -178,6 +183,7 @@ export class NetService {
   async #connect(id: string, inst: InstanceNet, address: string, port: number) {
     // Decided on the canonical address, directly or through a name this host resolved to it for
     // this instance; the socket then connects to that same canonical address.
+    await this.beforeDecide();
     const d = decideAddress(inst.rules, address, port, inst.resolvedFrom.get(normalizeHost(address)) ?? [], this.protect);
     if (!d.allowed) {
       this.#deny(id, `${d.address.includes(':') ? `[${d.address}]` : d.address}:${port}`, d.reason);
@@ -330,6 +336,7 @@ export class NetService {
     }
     const host = normalizeHost(url.hostname.replace(/^\[|\]$/g, ''));
     const port = url.port ? Number(url.port) : spec.scheme === 'https' ? 443 : 80;
+    await this.beforeDecide();
     const d = await checkConnect(inst.rules, host, port, this.resolve, this.protect).catch(() => undefined);
     if (!d) return { error: { tag: 'DNS-error', val: { rcode: undefined, infoCode: undefined } } };
     if (!d.allowed) {

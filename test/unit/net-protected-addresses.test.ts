@@ -158,4 +158,19 @@ test('HTTP-style checks: numeric authorities are decided as the address they den
   }
 });
 
+test('the container engine\'s networks are protected, in every form, as the engine answers them now', () => {
+  let cidrs: string[] = ['10.89.0.0/24', 'fd10:89::/64'];
+  const protect = new ProtectedAddresses([], () => [], () => cidrs);
+  const rules = [parseNetRule(`*:${PW}`)];
+  for (const a of ['10.89.0.3', '::ffff:10.89.0.3', '173604867', 'fd10:89::3']) {
+    const d = decideAddress(rules, a, PW, [], protect);
+    assert.not.ok(d.allowed, a);
+    assert.match(d.reason, /in a container network on this device/, a);
+  }
+  assert.ok(decideAddress(rules, '10.90.0.3', PW, [], protect).allowed, 'other private hosts stay reachable');
+  assert.ok(decideAddress([parseNetRule(`10.89.0.3:${PW}`)], '10.89.0.3', PW, [], protect).allowed, 'the operator naming it grants it');
+  cidrs = [];
+  assert.ok(decideAddress(rules, '10.89.0.3', PW, [], protect).allowed, 'a network removed from the engine is no longer protected');
+});
+
 test.run();
