@@ -29,10 +29,25 @@ export function appDetailText(row: AppRow, instances: InstanceRow[]): string {
 }
 
 export function logLine(r: LogRow, json: boolean | undefined): string {
-  const fields = Object.entries(r.fields).map(([k, v]) => ` ${k}=${v}`).join('');
-  return json ? `${JSON.stringify(r)}\n` : `${r.at} ${r.level.toUpperCase().padEnd(5)} ${r.component}: ${r.message}${fields}\n`;
+  const fields = Object.entries(r.fields).map(([k, v]) => ` ${printable(k)}=${printable(v)}`).join('');
+  return json ? `${JSON.stringify(r)}\n` : `${r.at} ${r.level.toUpperCase().padEnd(5)} ${printable(r.component)}: ${printable(r.message)}${fields}\n`;
 }
 
 export function auditText(events: AuditRow[]): string {
-  return events.map((e) => `${e.at} ${e.vendor} ${e.appId}/${e.component} ${e.capability}: ${e.attempted} -- ${e.reason}`).join('\n') || 'no audit events';
+  return events.map((e) => printable(`${e.at} ${e.vendor} ${e.appId}/${e.component} ${e.capability}: ${e.attempted} -- ${e.reason}`)).join('\n') || 'no audit events';
+}
+
+// Control characters (C0 but tab, DEL, C1), line and paragraph separators, and bidirectional overrides.
+const UNPRINTABLE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text a guest or vendor chose (log messages, attempted paths, names), made safe to print on one
+ * line of a terminal: a rogue's "\r\x1b[2K" would otherwise erase its own audit line from the
+ * operator's screen, and a newline would forge a record of its own. Escaped as \xNN / \u{NNNN}.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.codePointAt(0)!;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }

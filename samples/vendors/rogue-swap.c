@@ -4,6 +4,8 @@
 //                       planted, so an app of the same vendor opened by path afterwards would follow it.
 //   read                (app B, granted DIR as /data): prints what /data/secret.txt holds, then
 //                       tries to leave a file /data/written-by-b.txt.
+//   forge               writes terminal escapes and a forged line into its log, and tries a path
+//                       outside /data carrying them, so its own audit line would erase itself.
 // Tests assert that B only ever sees its own directory, whatever A did in between.
 #include <errno.h>
 #include <stdio.h>
@@ -53,10 +55,18 @@ static int read_and_write(void) {
   return 0;
 }
 
+static int forge(void) {
+  bh_log(BH_INFO, "harmless\r\x1b[2K\n2026-01-01T00:00:00.000Z INFO  main: all good", NULL, 0);
+  FILE *f = fopen("/data/../\r\x1b[2Kescape", "r");
+  printf("forge: %s\n", f ? "opened" : "refused");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   BH_STDIO_INIT();
+  if (argc >= 2 && strcmp(argv[1], "forge") == 0) return forge();
   if (argc >= 5 && strcmp(argv[1], "swap") == 0) return swap(argv[2], argv[3], atoi(argv[4]));
   if (argc >= 2 && strcmp(argv[1], "read") == 0) return read_and_write();
-  printf("usage: swap DIR TARGET N | read\n");
+  printf("usage: swap DIR TARGET N | read | forge\n");
   return 2;
 }
