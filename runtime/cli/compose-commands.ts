@@ -19,6 +19,7 @@ import { CliError } from './cli-error.js';
 import { withDevice, type DeviceContext } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { emit, progressReporter, stepReporter as say } from './output.js';
+import { printable } from './app-status-text.js';
 import { collect, parseParamFlags } from './repeatable-option.js';
 import { quoteValue } from '../../packages/quote-value.js';
 
@@ -198,7 +199,8 @@ export function registerComposeCommands(program: Command): void {
         const p = prepare(flags, ctx);
         if (service && !p.loaded.file.services[service]) throw new CliError(`no service ${quoteValue(service)} in ${p.file}`, ExitCode.BAD_INPUT);
         const text = await composeLogs(await engine(flags.host), p.identity, service, Number(flags.tail) || 200);
-        if (text) process.stdout.write(`${text}\n`);
+        // Container output is the vendor's: escaped like wasm apps' logs (no forged lines, no terminal escapes).
+        if (text) process.stdout.write(`${text.split('\n').map(printable).join('\n')}\n`);
       });
     });
 }
