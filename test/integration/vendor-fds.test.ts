@@ -4,7 +4,7 @@
 // app, started meanwhile, could not even open its own granted directory. The per-instance cap
 // (host-apis/limits/resource-ledger.ts) is tried here end to end through a preview1 core module
 // app, the path that has no adapter's descriptor table in front of the host. Real components
-// (samples/vendors/rogue-fds.c, rogue-swap.c read), real sandbox threads, a real SQLite file.
+// (samples/hostile/rogue-fds.c, samples/vendors/rogue-swap.c read), real sandbox threads, a real SQLite file.
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
