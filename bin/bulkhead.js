@@ -3,12 +3,13 @@
 import { existsSync } from 'node:fs';
 
 const compiled = new URL('../dist/runtime/cli/main.js', import.meta.url);
-if (!existsSync(compiled)) {
-  process.stderr.write('bulkhead: not built yet; run `npm run build` in the bulkhead folder\n');
+const thinClient = new URL('../dist/runtime/cli/api-client.js', import.meta.url);
+if (!existsSync(compiled) || !existsSync(thinClient)) {
+  process.stderr.write('bulkhead: not built yet (or built from an older version); run `npm run build` in the bulkhead folder\n');
   process.exit(126);
 }
 // status, logs and --version go to the running daemon's API (or print) without loading the CLI.
-const { runThinClient } = await import(new URL('../dist/runtime/cli/api-client.js', import.meta.url).href);
+const { runThinClient } = await import(thinClient.href);
 if (!(await runThinClient(process.argv))) {
   const { main } = await import(compiled.href);
   await main(process.argv);
