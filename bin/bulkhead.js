@@ -8,7 +8,7 @@ if (!existsSync(compiled) || !existsSync(thinClient)) {
   process.stderr.write('bulkhead: not built yet (or built from an older version); run `npm run build` in the bulkhead folder\n');
   process.exit(126);
 }
-// status, logs and --version go to the running daemon's API (or print) without loading the CLI.
+// status, logs and audit go to the running daemon's API, --version and --help print, without loading the CLI.
 const { runThinClient } = await import(thinClient.href);
 if (!(await runThinClient(process.argv))) {
   const { main } = await import(compiled.href);
