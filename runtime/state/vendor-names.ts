@@ -19,9 +19,10 @@ function shortHash(text: string, hexDigits: number): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, hexDigits);
 }
 
-/** `<slug>-<8 hex of sha256(exact name)>`, e.g. "m-ller-automation-3f2a9c1b". */
+/** `<slug>-<16 hex of sha256(exact name)>`, e.g. "m-ller-automation-3f2a9c1b07d4e611". 64 bits:
+ * finding another name with the same slug and hash is out of reach (32 bits could be searched offline). */
 export function vendorDirName(vendor: VendorId): string {
-  return `${slug(vendor) || 'vendor'}-${shortHash(vendor, 8)}`;
+  return `${slug(vendor) || 'vendor'}-${shortHash(vendor, 16)}`;
 }
 
 /** The vendor's data root: the operator's `dataRoot` for it, else `<data-dir>/vendors/<vendorDirName>`. */
@@ -41,7 +42,7 @@ export function vendorNetworkName(vendor: VendorId): string {
  */
 export function deploymentName(vendor: VendorId, project: string): string {
   const readable = slug(`${vendor}-${project}`) || 'deployment';
-  return `${readable}-${shortHash(JSON.stringify([vendor, project]), 12)}`;
+  return `${readable}-${shortHash(JSON.stringify([vendor, project]), 16)}`;
 }
 
 /** The name data roots had before identities were hashed; only the migration uses it. */
