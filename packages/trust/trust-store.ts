@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { encodePublicKeyBase64, keyIdHex, parsePublicKey, type PublicKey } from '../signing/minisign.js';
 import { PackageError } from '../package-errors.js';
 import { quoteValue } from '../quote-value.js';
+import { vendorNameProblem } from './vendor-id.js';
 
 export const SIGNER_ROLES = ['vendor', 'integrator'] as const;
 export type SignerRole = (typeof SIGNER_ROLES)[number];
@@ -50,6 +51,9 @@ export class TrustStore {
     if (!SIGNER_ROLES.includes(role)) throw new PackageError('BH_ERR_TRUST_INPUT', `role ${quoteValue(role)}: expected one of ${SIGNER_ROLES.join(', ')}`);
     const id = keyIdHex(key.keyId);
     const existing = this.get(id);
+    const vendors = [...new Set(this.list().map((k) => k.vendor))];
+    const problem = vendors.includes(vendor) ? undefined : vendorNameProblem(vendor, vendors);
+    if (problem) throw new PackageError('BH_ERR_TRUST_INPUT', `vendor name ${quoteValue(vendor)} ${problem}`);
     if (existing?.revokedAt) {
       throw new PackageError('BH_ERR_TRUST_INPUT', `key ${id} was revoked on ${existing.revokedAt} (${existing.revokeReason ?? 'no reason given'}); remove it first to trust it again`);
     }

@@ -12,3 +12,24 @@ export function vendorId(name: string): VendorId {
   if (name.length === 0 || name.trim().length === 0) throw new TypeError('a vendor name cannot be empty');
   return name as VendorId;
 }
+
+/**
+ * Why a new vendor name may not enter the trust store, if it may not: a name that is not in
+ * Unicode NFC, carries control or invisible formatting characters, or has surrounding blanks, or
+ * one that people cannot tell apart from a vendor already trusted (equal after NFKC and case
+ * folding, e.g. NFD "Müller" next to NFC "Müller", or "ACME" next to "Acme"). Distinct identities
+ * stay isolated either way; this keeps an operator from granting a look-alike by mistake.
+ */
+export function vendorNameProblem(name: string, trusted: readonly string[]): string | undefined {
+  if (name !== name.trim()) return 'has leading or trailing blanks';
+  if (name.normalize('NFC') !== name) return 'is not in Unicode NFC form (write it with composed characters)';
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(name)) return 'contains control or invisible formatting characters';
+  const folded = lookAlikeKey(name);
+  const twin = trusted.find((t) => t !== name && lookAlikeKey(t) === folded);
+  if (twin !== undefined) return `looks like the trusted vendor ${JSON.stringify(twin)}; use that exact name`;
+  return undefined;
+}
+
+function lookAlikeKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase().normalize('NFKC');
+}
