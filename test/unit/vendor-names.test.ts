@@ -4,10 +4,10 @@ import * as assert from 'uvu/assert';
 import { vendorId } from '../../packages/trust/vendor-id.js';
 import { deploymentName, legacyVendorDirName, vendorDirName, vendorNetworkName } from '../../runtime/state/vendor-names.js';
 
-test('a data root name is a readable slug plus 8 hex digits of the exact name', () => {
-  assert.match(vendorDirName(vendorId('Müller Automation')), /^m-ller-automation-[0-9a-f]{8}$/);
-  assert.match(vendorDirName(vendorId('日本')), /^vendor-[0-9a-f]{8}$/);
-  assert.match(vendorNetworkName(vendorId('ACME Industrial')), /^bh-acme-industrial-[0-9a-f]{8}$/);
+test('a data root name is a readable slug plus 16 hex digits of the exact name', () => {
+  assert.match(vendorDirName(vendorId('Müller Automation')), /^m-ller-automation-[0-9a-f]{16}$/);
+  assert.match(vendorDirName(vendorId('日本')), /^vendor-[0-9a-f]{16}$/);
+  assert.match(vendorNetworkName(vendorId('ACME Industrial')), /^bh-acme-industrial-[0-9a-f]{16}$/);
 });
 
 test('names that slug alike stay distinct: case, accents, punctuation, Unicode forms', () => {
@@ -20,7 +20,7 @@ test('deployment names cover the exact (vendor, project) pair', () => {
   const a = deploymentName(vendorId('Heldout'), 'a-x');
   const b = deploymentName(vendorId('Heldout A'), 'x');
   assert.is.not(a, b);
-  assert.match(a, /^heldout-a-x-[0-9a-f]{12}$/);
+  assert.match(a, /^heldout-a-x-[0-9a-f]{16}$/);
   assert.is(deploymentName(vendorId('Heldout'), 'a-x'), a, 'stable');
 });
 
