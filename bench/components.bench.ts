@@ -134,7 +134,7 @@ const settle = async () => {
   return process.memoryUsage().rss;
 };
 const isolateBytes = async (vendor: string) => {
-  const s = await host.sandboxOf(vendor)!.stats(true);
+  const s = (await host.sandboxOf(vendor)!.stats(true))!;
   return s.heapUsed + s.external;
 };
 progress('idle memory per instance');

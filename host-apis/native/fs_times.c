@@ -1,6 +1,6 @@
 /* Nanosecond-exact file timestamps for WASI (fd_filestat_set_times, path_filestat_set_times).
  * Node's fs.futimes/utimes take seconds as a double, which cannot hold a 2020s timestamp to the
- * nanosecond; guests set and compare exact values. This is the only native code in Bulkhead. */
+ * nanosecond; guests set and compare exact values. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -45,7 +45,22 @@ export interface AppHostOptions {
    * instances reach the sandbox. For tests that change the files in between, as a racing app would.
    */
   afterPlan?: (plan: AppPlan) => Promise<void> | void;
+  /** A vendor sandbox went down on its own (not stopped by the host): which apps it took along. */
+  onSandboxLost?: (loss: SandboxLoss) => void;
 }
+
+export interface SandboxLoss {
+  vendor: string;
+  reason: string;
+  /** False when the host ended it (an operator's stop of a busy thread): nobody's crash. */
+  crash: boolean;
+  /** The app whose guest code was running when it went; undefined when none was. */
+  culprit?: string;
+  /** Every app that had instances in it, and whether it had a service (long-running) among them. */
+  apps: { appId: string; service: boolean }[];
+}
+
+const OPERATOR_STOP = 'stopped by the operator';
 
 export class AppStartError extends Error {}
 
@@ -105,16 +120,17 @@ export class AppHost {
     } catch (err) {
       if (!isDiskFull(err)) throw err;
     }
-    for (const [vendor, s] of this.#sandboxes) {
-      if (!s.alive) continue;
-      const stats = await s.stats();
-      if (!s.alive) continue; // it ended meanwhile; its end was recorded
+    // Each sandbox answers on its own thread; one busy in guest code is skipped this time, never waited for.
+    await Promise.all([...this.#sandboxes].map(async ([vendor, s]) => {
+      if (!s.alive) return;
+      const stats = await s.stats(false, 1000);
+      if (!stats || !s.alive) return; // busy, or it ended meanwhile (its end was recorded)
       try {
         this.records.upsertSandbox({ vendor, state: 'running', instances: stats.instances, cpuMs: s.cpuMs(), memoryBytes: stats.heapUsed + stats.external, reason: null });
       } catch (err) {
         if (!isDiskFull(err)) throw err;
       }
-    }
+    }));
   }
 
   /** Each vendor's usage against its caps, and the daemon's own drops, for `bulkhead status`. */
@@ -167,6 +183,11 @@ export class AppHost {
 
   get runningApps(): string[] {
     return [...this.#apps.keys()];
+  }
+
+  /** The vendor of a running app. */
+  vendorOf(appId: string): string | undefined {
+    return this.#apps.get(appId)?.plan.vendor;
   }
 
   /** Directory handles the vendor's running instances hold (each grant root is one open fd). */
@@ -237,17 +258,26 @@ export class AppHost {
         }
       },
       net: (call) => this.net.handle(call),
-      lost: (ids, reason) => {
-        this.#sandboxes.delete(plan.vendor);
+      lost: (ids, reason, culprit) => {
+        if (this.#sandboxes.get(plan.vendor) === s) this.#sandboxes.delete(plan.vendor);
         this.records.upsertSandbox({ vendor: plan.vendor, state: 'stopped', instances: 0, cpuMs: s!.cpuMs(), memoryBytes: 0, reason });
+        const culpritApp = culprit ? this.#instances.get(culprit)?.appId : undefined;
+        const apps = new Map<string, boolean>();
         for (const id of ids) {
           const inst = this.#instances.get(id);
           if (!inst) continue;
+          apps.set(inst.appId, (apps.get(inst.appId) ?? false) || inst.role === 'service');
           if (reason.startsWith('CPU limit')) this.#audit(inst, { capability: 'cpu', attempted: 'CPU time over the vendor share', reason });
+          if (reason.startsWith('call time limit') && id === culprit) this.#audit(inst, { capability: 'time', attempted: 'a call into the guest past its time limit', reason });
           this.#instanceEnded(inst, 'failed', null, reason);
         }
+        if (apps.size > 0) {
+          // An operator's stop that had to end the thread is nobody's crash; its bystanders still went down.
+          const crash = reason !== OPERATOR_STOP;
+          this.options.onSandboxLost?.({ vendor: plan.vendor, reason, crash, culprit: crash ? culpritApp : undefined, apps: [...apps].map(([appId, service]) => ({ appId, service })) });
+        }
       },
-    }, { ledger: ledger.buffers, limits: ledger.limits, dataRoot: plan.vendorWasm.grantPolicy.dataRoot, audit: limits.audit, publish: limits.publish });
+    }, { ledger: ledger.buffers, limits: ledger.limits, dataRoot: plan.vendorWasm.grantPolicy.dataRoot, audit: limits.audit, publish: limits.publish }, plan.vendorWasm.limits.callTimeoutMs);
     this.#sandboxes.set(plan.vendor, s);
     return s;
   }
@@ -419,7 +449,7 @@ export class AppHost {
     for (const c of plan.components) {
       sandbox.start({
         instanceId: `${pkg.appId}/${c.name}#${run}`, app: pkg.appId, component: c.name, kind: c.kind, path: c.path,
-        grant: c.grant, args: c.args, parameters: c.parameters, memoryCapBytes: c.memoryCapBytes, logLimits: limits.log,
+        grant: c.grant, args: c.args, parameters: c.parameters, memoryCapBytes: c.memoryCapBytes, tableElements: limits.tableElements, logLimits: limits.log,
         resourceCells: live.instances.get(`${pkg.appId}/${c.name}#${run}`)?.resources?.shared,
       });
     }
@@ -436,13 +466,14 @@ export class AppHost {
     for (const i of running) this.#sandboxes.get(i.vendor)?.stop(i.instanceId);
     // A sandbox busy in guest code cannot take the stop request; the CPU watchdog ends it, but a
     // stop should not wait on that: after 2 s the vendor's thread is terminated.
-    const timer = setTimeout(() => { for (const i of running) void this.#sandboxes.get(i.vendor)?.terminate('stopped by the operator'); }, 2000);
+    const timer = setTimeout(() => { for (const i of running) void this.#sandboxes.get(i.vendor)?.terminate(OPERATOR_STOP); }, 2000);
     await done;
     clearTimeout(timer);
   }
 
   async close(): Promise<void> {
-    for (const appId of [...this.#apps.keys()]) await this.stop(appId);
+    // Concurrently: a vendor whose thread is busy (each waits up to 2 s) delays no other.
+    await Promise.all([...this.#apps.keys()].map((appId) => this.stop(appId)));
     clearInterval(this.#flushTimer);
     clearInterval(this.#statsTimer);
     this.flushLogs();

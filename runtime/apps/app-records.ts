@@ -1,6 +1,10 @@
 // What the device knows about its wasm apps, in the state database: desired and actual state per
 // app, per-instance state, app logs and audit events. The daemon writes actual state; the CLI
 // writes desired state and reads the rest, so the two never contend for the same rows.
+//
+// Actual state belongs to a daemon run (`daemon_runs`): every live row (an app running or
+// starting, an instance, a sandbox) carries the run that wrote it, and a reader that knows which
+// run is alive (see liveRun) never presents a dead daemon's rows as live, even after a kill -9.
 import type Database from 'better-sqlite3';
 
 export type DesiredState = 'running' | 'stopped';
@@ -55,10 +59,49 @@ export class AppRecords {
       CREATE TABLE IF NOT EXISTS vendor_sandboxes (
         vendor TEXT PRIMARY KEY, state TEXT NOT NULL, instances INTEGER NOT NULL, cpu_ms REAL NOT NULL,
         memory_bytes INTEGER NOT NULL, reason TEXT, updated_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS daemon_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, started_at TEXT NOT NULL, ended_at TEXT);
+      CREATE TABLE IF NOT EXISTS desired_changes (id INTEGER PRIMARY KEY CHECK (id = 1), counter INTEGER NOT NULL);
+      INSERT OR IGNORE INTO desired_changes (id, counter) VALUES (1, 0);
       CREATE TABLE IF NOT EXISTS audit_events (
         id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, vendor TEXT NOT NULL, app_id TEXT NOT NULL,
         component TEXT NOT NULL, capability TEXT NOT NULL, attempted TEXT NOT NULL, reason TEXT NOT NULL);
     `);
+    // Databases from before daemon runs were recorded get the column (NULL: no live run).
+    for (const table of ['wasm_apps', 'wasm_instances', 'vendor_sandboxes']) {
+      const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'daemon_run')) db.exec(`ALTER TABLE ${table} ADD COLUMN daemon_run INTEGER`);
+    }
+  }
+
+  /** The daemon run whose writes these are (set by the daemon; null in the CLI). */
+  run: number | null = null;
+
+  // ---- daemon runs ----
+  /** Records a new daemon run; every earlier run has ended (the caller holds the daemon lock). */
+  beginRun(pid: number): number {
+    return this.db.transaction(() => {
+      this.db.prepare('UPDATE daemon_runs SET ended_at = ? WHERE ended_at IS NULL').run(iso());
+      const id = Number(this.db.prepare('INSERT INTO daemon_runs (pid, started_at) VALUES (?, ?)').run(pid, iso()).lastInsertRowid);
+      this.run = id;
+      return id;
+    })();
+  }
+
+  endRun(): void {
+    if (this.run !== null) this.db.prepare('UPDATE daemon_runs SET ended_at = ? WHERE id = ?').run(iso(), this.run);
+  }
+
+  /** The run of the daemon with this pid, if it is the latest and has not ended. */
+  liveRun(daemonPid: number | undefined): number | null {
+    if (daemonPid === undefined) return null;
+    const r = this.db.prepare('SELECT id, pid FROM daemon_runs WHERE ended_at IS NULL ORDER BY id DESC LIMIT 1').get() as { id: number; pid: number } | undefined;
+    return r && r.pid === daemonPid ? r.id : null;
+  }
+
+  /** Bumped by every change of desired state: the daemon reconciles when it moves. */
+  desiredVersion(): number {
+    return (this.db.prepare('SELECT counter FROM desired_changes WHERE id = 1').get() as { counter: number }).counter;
   }
 
   /** Runs `fn` in one read transaction: everything it reads is from the same moment. */
@@ -70,11 +113,14 @@ export class AppRecords {
   /** Records what the operator wants; returns the app's new generation. */
   setDesired(appId: string, desired: DesiredState, parameters?: Record<string, string>): number {
     const bump = desired === 'running' ? 1 : 0;
+    return this.db.transaction(() => {
+    this.db.prepare('UPDATE desired_changes SET counter = counter + 1 WHERE id = 1').run();
     this.db.prepare(`INSERT INTO wasm_apps (app_id, desired, actual, parameters, generation, updated_at) VALUES (@app, @desired, 'stopped', @params, @bump, @now)
       ON CONFLICT(app_id) DO UPDATE SET desired = excluded.desired, updated_at = excluded.updated_at,
       generation = generation + @bump, parameters = CASE WHEN @keep THEN parameters ELSE excluded.parameters END`)
       .run({ app: appId, desired, params: JSON.stringify(parameters ?? {}), bump, now: iso(), keep: parameters ? 0 : 1 });
     return this.app(appId)!.generation;
+    })();
   }
 
   /**
@@ -84,7 +130,7 @@ export class AppRecords {
    */
   markStarted(appId: string, generation: number | null, starting = false): void {
     this.db.prepare(`UPDATE wasm_apps SET started_generation = ?, actual = CASE WHEN ? THEN 'starting' ELSE actual END,
-      reason = CASE WHEN ? THEN NULL ELSE reason END, updated_at = ? WHERE app_id = ?`).run(generation, starting ? 1 : 0, starting ? 1 : 0, iso(), appId);
+      reason = CASE WHEN ? THEN NULL ELSE reason END, daemon_run = ?, updated_at = ? WHERE app_id = ?`).run(generation, starting ? 1 : 0, starting ? 1 : 0, this.run, iso(), appId);
   }
 
   /** Makes sure the app has a row (an app started directly, without `bulkhead start`). */
@@ -95,29 +141,50 @@ export class AppRecords {
 
   // ---- actual state (daemon) ----
   setActual(appId: string, actual: ActualState, reason: string | null = null): void {
-    this.db.prepare('UPDATE wasm_apps SET actual = ?, reason = ?, updated_at = ? WHERE app_id = ?').run(actual, reason, iso(), appId);
+    this.db.prepare('UPDATE wasm_apps SET actual = ?, reason = ?, daemon_run = ?, updated_at = ? WHERE app_id = ?').run(actual, reason, this.run, iso(), appId);
   }
 
-  app(appId: string): AppRow | undefined {
+  /** The app; with `live` (the live daemon run, or null when none runs), as that daemon sees it. */
+  app(appId: string, live?: LiveView): AppRow | undefined {
     const r = this.db.prepare('SELECT * FROM wasm_apps WHERE app_id = ?').get(appId) as Record<string, string> | undefined;
-    return r ? toApp(r) : undefined;
+    return r ? asLive(toApp(r), r, live) : undefined;
   }
 
-  apps(): AppRow[] {
-    return (this.db.prepare('SELECT * FROM wasm_apps ORDER BY app_id').all() as Record<string, string>[]).map(toApp);
+  apps(live?: LiveView): AppRow[] {
+    return (this.db.prepare('SELECT * FROM wasm_apps ORDER BY app_id').all() as Record<string, string>[]).map((r) => asLive(toApp(r), r, live));
+  }
+
+  /**
+   * Rewrites what a dead daemon left live: apps running or starting, their instances and the
+   * vendor sandboxes are stopped, saying so. The daemon calls this at start, under its lock.
+   */
+  settleDeadRuns(): string[] {
+    const reason = 'its daemon ended without stopping it (killed or crashed)';
+    return this.db.transaction(() => {
+      const apps = (this.db.prepare(`SELECT app_id FROM wasm_apps WHERE actual IN ('running', 'starting')
+        AND (daemon_run IS NULL OR daemon_run IS NOT ?)`).all(this.run) as { app_id: string }[]).map((r) => r.app_id);
+      this.db.prepare(`UPDATE wasm_instances SET state = 'stopped', reason = ?, updated_at = ? WHERE state IN ('running', 'starting')
+        AND (daemon_run IS NULL OR daemon_run IS NOT ?)`).run(reason, iso(), this.run);
+      this.db.prepare(`UPDATE vendor_sandboxes SET state = 'stopped', instances = 0, memory_bytes = 0, reason = ?, updated_at = ?
+        WHERE state = 'running' AND (daemon_run IS NULL OR daemon_run IS NOT ?)`).run(reason, iso(), this.run);
+      return apps;
+    })();
   }
 
   upsertInstance(i: Omit<InstanceRow, 'updatedAt'>): void {
-    this.db.prepare(`INSERT INTO wasm_instances (instance_id, app_id, component, vendor, role, state, exit_code, reason, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET state = excluded.state, role = excluded.role,
-      exit_code = excluded.exit_code, reason = excluded.reason, updated_at = excluded.updated_at`)
-      .run(i.instanceId, i.appId, i.component, i.vendor, i.role, i.state, i.exitCode, i.reason, iso());
+    this.db.prepare(`INSERT INTO wasm_instances (instance_id, app_id, component, vendor, role, state, exit_code, reason, daemon_run, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET state = excluded.state, role = excluded.role,
+      exit_code = excluded.exit_code, reason = excluded.reason, daemon_run = excluded.daemon_run, updated_at = excluded.updated_at`)
+      .run(i.instanceId, i.appId, i.component, i.vendor, i.role, i.state, i.exitCode, i.reason, this.run, iso());
   }
 
-  /** Instances of the app's latest start (instance ids are `<app>/<component>#<start>`). */
-  instances(appId: string): InstanceRow[] {
+  /** Instances of the app's latest start (instance ids are `<app>/<component>#<start>`); `live` as for app(). */
+  instances(appId: string, live?: LiveView): InstanceRow[] {
     return (this.db.prepare('SELECT * FROM wasm_instances WHERE app_id = ? ORDER BY updated_at DESC, component').all(appId) as Record<string, string & number>[])
-      .map((r) => ({ instanceId: r.instance_id, appId: r.app_id, component: r.component, vendor: r.vendor, role: r.role, state: r.state, exitCode: r.exit_code, reason: r.reason, updatedAt: r.updated_at }));
+      .map((r) => {
+        const row: InstanceRow = { instanceId: r.instance_id, appId: r.app_id, component: r.component, vendor: r.vendor, role: r.role, state: r.state, exitCode: r.exit_code, reason: r.reason, updatedAt: r.updated_at };
+        return live && (row.state === 'running' || row.state === 'starting') && r.daemon_run !== live.run ? { ...row, state: 'stopped', reason: DEAD_DAEMON } : row;
+      });
   }
 
   /** Forgets an uninstalled app's desired and actual state (its logs and audit events stay). */
@@ -132,15 +199,18 @@ export class AppRecords {
 
   // ---- vendor sandboxes (daemon) ----
   upsertSandbox(s: Omit<SandboxRow, 'updatedAt'>): void {
-    this.db.prepare(`INSERT INTO vendor_sandboxes (vendor, state, instances, cpu_ms, memory_bytes, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    this.db.prepare(`INSERT INTO vendor_sandboxes (vendor, state, instances, cpu_ms, memory_bytes, reason, daemon_run, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(vendor) DO UPDATE SET state = excluded.state, instances = excluded.instances, cpu_ms = excluded.cpu_ms,
-      memory_bytes = excluded.memory_bytes, reason = excluded.reason, updated_at = excluded.updated_at`)
-      .run(s.vendor, s.state, s.instances, s.cpuMs, s.memoryBytes, s.reason, iso());
+      memory_bytes = excluded.memory_bytes, reason = excluded.reason, daemon_run = excluded.daemon_run, updated_at = excluded.updated_at`)
+      .run(s.vendor, s.state, s.instances, s.cpuMs, s.memoryBytes, s.reason, this.run, iso());
   }
 
-  sandboxes(): SandboxRow[] {
+  sandboxes(live?: LiveView): SandboxRow[] {
     return (this.db.prepare('SELECT * FROM vendor_sandboxes ORDER BY vendor').all() as Record<string, string & number>[])
-      .map((r) => ({ vendor: r.vendor, state: r.state as SandboxRow['state'], instances: r.instances, cpuMs: r.cpu_ms, memoryBytes: r.memory_bytes, reason: r.reason, updatedAt: r.updated_at }));
+      .map((r) => {
+        const row: SandboxRow = { vendor: r.vendor, state: r.state as SandboxRow['state'], instances: r.instances, cpuMs: r.cpu_ms, memoryBytes: r.memory_bytes, reason: r.reason, updatedAt: r.updated_at };
+        return live && row.state === 'running' && r.daemon_run !== live.run ? { ...row, state: 'stopped', instances: 0, memoryBytes: 0, reason: DEAD_DAEMON } : row;
+      });
   }
 
   // ---- logs and audit ----
@@ -166,6 +236,16 @@ export class AppRecords {
       .all({ vendor: filter.vendor ?? null, app: filter.appId ?? null, tail: filter.tail ?? -1 }) as Record<string, string & number>[];
     return rows.map((r) => ({ id: r.id, at: r.at, vendor: r.vendor, appId: r.app_id, component: r.component, capability: r.capability, attempted: r.attempted, reason: r.reason }));
   }
+}
+
+/** Which daemon run is alive (null: none); rows of any other run are not presented as live. */
+export interface LiveView { run: number | null }
+
+const DEAD_DAEMON = 'its daemon ended without stopping it (killed or crashed)';
+
+function asLive(row: AppRow, raw: Record<string, string | number>, live: LiveView | undefined): AppRow {
+  if (!live || (row.actual !== 'running' && row.actual !== 'starting')) return row;
+  return raw.daemon_run === live.run ? row : { ...row, actual: 'stopped', reason: DEAD_DAEMON };
 }
 
 function toApp(r: Record<string, string>): AppRow {

@@ -16,6 +16,10 @@ export interface VendorWasmLimits {
   memoryBytes: number;
   memoryTotalBytes: number;
   cpu: CpuLimit;
+  /** Longest a service's start() or message handler may run (a call past it fails the app). */
+  callTimeoutMs: number;
+  /** Cap on each wasm table's elements per instance, as memory is capped (declared maximum rewritten). */
+  tableElements: number;
   maxInstances: number;
   log: LogLimits;
   /** Host buffers, handles, descriptors, disk (resource-ledger.ts). */
@@ -27,6 +31,10 @@ export interface VendorWasmLimits {
 export interface VendorWasm { grantPolicy: OperatorGrantPolicy; limits: VendorWasmLimits }
 
 const MiB = 1024 * 1024;
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+// V8 allows 10,000,000 elements; a module declaring that many at start exhausts a sandbox's heap
+// in one allocation, which V8 answers by aborting the whole process (issue 11).
+export const DEFAULT_TABLE_ELEMENTS = 100_000;
 
 export function wasmPolicyFor(vendor: VendorId, device: DevicePolicy, dataDir: string): VendorWasm {
   const entry = device.vendors[vendor];
@@ -47,6 +55,8 @@ export function wasmPolicyFor(vendor: VendorId, device: DevicePolicy, dataDir: s
       memoryBytes: w.memory ? parseSize(w.memory) : 64 * MiB,
       memoryTotalBytes: w.memoryTotal ? parseSize(w.memoryTotal) : 256 * MiB,
       cpu: { share: w.cpu ?? 0.5, windowMs: w.cpuWindow ? parseDuration(w.cpuWindow) : 2000 },
+      callTimeoutMs: w.callTimeout ? parseDuration(w.callTimeout) : DEFAULT_CALL_TIMEOUT_MS,
+      tableElements: w.tableElements ?? DEFAULT_TABLE_ELEMENTS,
       maxInstances: w.maxInstances ?? 8,
       log: { ...DEFAULT_LOG_LIMITS, perSecond: logRate, burst: logRate * 2 },
       resources: {

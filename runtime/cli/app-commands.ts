@@ -64,7 +64,11 @@ export function registerAppCommands(program: Command): void {
         const generations = new Map(apps.map((a) => [a, records.setDesired(a, 'running', flags.param.length ? params : undefined)]));
         if (daemonPid(ctx.dataDir) === undefined) {
           stepReporter(flags.json)?.('starting the device daemon');
-          await spawnDaemon(ctx.dataDir);
+          try {
+            await spawnDaemon(ctx.dataDir);
+          } catch (err) {
+            throw new CliError((err as Error).message, ExitCode.FAILURE);
+          }
         }
         // With --wait, a running app counts as settled only once no job of it runs and a service does
         // (an app of jobs alone becomes completed or failed).
@@ -104,15 +108,17 @@ export function registerAppCommands(program: Command): void {
       await withDevice(command, (ctx) => {
         const records = new AppRecords(ctx.db);
         const daemon = daemonPid(ctx.dataDir) ?? null;
+        // Only the live daemon's rows are live: a killed daemon's running rows are shown as stopped.
+        const live = { run: records.liveRun(daemon ?? undefined) };
         if (app) {
-          const row = records.app(app);
+          const row = records.app(app, live);
           if (!row) throw new CliError(`${app} was never started on this device`, ExitCode.FAILURE);
-          const instances = records.instances(app);
+          const instances = records.instances(app, live);
           emit(flags.json, { daemon, app: row, instances }, () => appDetailText(row, instances));
           return;
         }
-        const rows = records.apps();
-        const sandboxes = records.sandboxes();
+        const rows = records.apps(live);
+        const sandboxes = records.sandboxes(live);
         const usage = new ResourceRecords(ctx.db);
         const resources = usage.vendors();
         const dropped = usage.deviceDrops();

@@ -3,7 +3,7 @@
 // `bulkhead run` starts without loading the container bridge; help loads them all.
 import { Command, CommanderError } from 'commander';
 import { boundedMessage, oneLine } from '../../packages/quote-value.js';
-import { CliError } from './cli-error.js';
+import { CliError, errorLines } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from './version.js';
 
@@ -97,7 +97,8 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof CliError) {
       const message = boundedMessage(err.message);
       if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: err.code ?? null, message })}\n`);
-      process.stderr.write(`bulkhead: ${message}\n`);
+      // One line per error (a list of violations: one headed line per violation).
+      for (const line of errorLines(message)) process.stderr.write(`bulkhead: ${line}\n`);
       process.exitCode = err.exitCode;
       return;
     }

@@ -20,6 +20,7 @@ export function parseSize(text: string): number {
     throw new UnitError(`${quoteValue(text)} is not a size; use a number with an optional unit, e.g. 64MiB, 512K, 1G`);
   }
   const bytes = Math.floor(Number(match[1]) * factor);
+  if (!Number.isSafeInteger(bytes)) throw new UnitError(`size ${quoteValue(text)} is too large`);
   if (bytes <= 0) throw new UnitError(`size ${quoteValue(text)} must be greater than zero`);
   return bytes;
 }

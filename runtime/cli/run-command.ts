@@ -16,6 +16,7 @@ import { collect } from './repeatable-option.js';
 import { quoteValue } from '../../packages/quote-value.js';
 
 export const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
+const MAX_WASM32_MEMORY = 4 * 1024 ** 3;
 
 interface RunFlags {
   dir: string[];
@@ -98,6 +99,8 @@ async function runCommand(modulePath: string, guestArgs: string[], flags: RunFla
     throw err;
   }
   if (memoryCapBytes < 65536) throw new CliError('--max-memory must be at least 64KiB (one wasm page)', ExitCode.BAD_INPUT);
+  // A 32-bit wasm memory holds at most 65536 pages; a larger cap is not a cap but a typo.
+  if (memoryCapBytes > MAX_WASM32_MEMORY) throw new CliError(`--max-memory ${flags.maxMemory}: at most 4GiB (the largest 32-bit wasm memory)`, ExitCode.BAD_INPUT);
   if (isolation === 'none' && timeoutMs !== undefined) {
     throw new CliError('--timeout needs --isolation worker: an in-process guest cannot be preempted', ExitCode.BAD_INPUT);
   }

@@ -6,6 +6,7 @@ import type { PreopenGrant } from '../../host-apis/wasi-p1/preview1.js';
 import { DEFAULT_LOG_LIMITS } from '../../host-apis/bulkhead/log.js';
 import { ComponentPrepareError, prepareComponent } from '../apps/component-cache.js';
 import { VendorSandbox } from '../sandbox/vendor-sandbox.js';
+import { DataDirError, ensureDataDir } from '../state/data-dir.js';
 import type { FromSandbox } from '../sandbox/vendor-sandbox-protocol.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
@@ -20,6 +21,12 @@ export interface ComponentRunOptions {
 
 export async function runComponent(bytes: Uint8Array, file: string, args: string[], o: ComponentRunOptions): Promise<number> {
   let prepared;
+  try {
+    ensureDataDir(o.dataDir);
+  } catch (err) {
+    if (err instanceof DataDirError) throw new CliError(err.message, ExitCode.BAD_INPUT);
+    throw err;
+  }
   try {
     prepared = await prepareComponent(bytes, o.dataDir, file);
   } catch (err) {

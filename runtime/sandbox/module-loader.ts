@@ -3,6 +3,9 @@
 // cap, so the second start of the same module skips compilation.
 import { createHash } from 'node:crypto';
 import { binaryKind, capMemory, inspectModule, MemoryCapError, WasmFormatError, type ModuleInfo } from './wasm-binary.js';
+import { applyWasmEngineFlags } from './wasm-engine-flags.js';
+
+applyWasmEngineFlags();
 
 export class LoadError extends Error {}
 

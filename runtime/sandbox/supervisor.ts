@@ -4,6 +4,9 @@ import { Worker } from 'node:worker_threads';
 import { runGuest, type GuestResult, type GuestRunRequest } from './guest-run.js';
 import type { SandboxMessage } from './sandbox-worker.js';
 import { workerScript } from './worker-script.js';
+import { applyWasmEngineFlags } from './wasm-engine-flags.js';
+
+applyWasmEngineFlags();
 
 export type IsolationLevel = 'worker' | 'none';
 export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['worker', 'none'];

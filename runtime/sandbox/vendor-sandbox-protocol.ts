@@ -17,6 +17,10 @@ export interface InstanceSpec {
   args: string[];
   parameters: Record<string, string>;
   memoryCapBytes: number;
+  /** Cap on each wasm table's elements (default: DEFAULT_TABLE_ELEMENTS). */
+  tableElements?: number;
+  /** The supervisor's number for the instance, for the call clock (see call-clock.ts); set by VendorSandbox. */
+  slot?: number;
   logLimits: LogLimits;
   /** The instance's shared resource counters (InstanceResources.shared), set by the supervisor. */
   resourceCells?: SharedArrayBuffer;
@@ -28,6 +32,8 @@ export interface SandboxInit {
   vendor: string;
   databasePath: string;
   cpu: SharedArrayBuffer;
+  /** The call clock: which instance runs guest code, since when. */
+  calls: SharedArrayBuffer;
   /** Synchronous calls to the supervisor (network): the port and its wake-up counter. */
   callPort: import('node:worker_threads').MessagePort;
   callSignal: SharedArrayBuffer;

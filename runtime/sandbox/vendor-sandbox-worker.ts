@@ -19,6 +19,7 @@ import { ResourceLedger, UNLIMITED, type InstanceResources } from '../../host-ap
 import { ComponentExit } from '../../host-apis/wasi-p2/errors.js';
 import type { ByteSink, ByteSource } from '../../host-apis/wasi-p2/io.js';
 import { fdSink, fdSource } from '../../host-apis/wasi-p1/stdio.js';
+import { CallClock, type CallKindName } from './call-clock.js';
 import { CpuMeter } from './cpu-meter.js';
 import { runGuest } from './guest-run.js';
 import { capMemory } from './wasm-binary.js';
@@ -29,6 +30,7 @@ import type { FromSandbox, InstanceEnd, InstanceSpec, NetCall, SandboxInit, ToSa
 const init = workerData as SandboxInit;
 const port = parentPort!;
 const meter = new CpuMeter(init.cpu);
+const clock = new CallClock(init.calls);
 const caller = new SyncCaller(init.callPort, init.callSignal, { beforeBlock: () => meter.leave(), afterBlock: () => meter.enter() });
 
 /** The instance's network, every call decided by the supervisor (which holds the grant). */
@@ -79,11 +81,11 @@ function collectGarbage(): void {
   (vm.runInNewContext('gc') as () => void)();
 }
 
-function coreModule(dir: string, name: string, capBytes: number): Promise<WebAssembly.Module> {
-  const key = `${dir}/${name}@${capBytes}`;
+function coreModule(dir: string, name: string, capBytes: number, tableElements: number | undefined): Promise<WebAssembly.Module> {
+  const key = `${dir}/${name}@${capBytes}/${tableElements}`;
   let hit = compiled.get(key);
   if (!hit) {
-    hit = WebAssembly.compile(capMemory(fs.readFileSync(path.join(dir, name)), capBytes) as Uint8Array<ArrayBuffer>);
+    hit = (async () => WebAssembly.compile(capMemory(fs.readFileSync(path.join(dir, name)), capBytes, tableElements) as Uint8Array<ArrayBuffer>))();
     compiled.set(key, hit);
   }
   return hit;
@@ -145,9 +147,10 @@ function end(instanceId: string, outcome: InstanceEnd): void {
 }
 
 /** Runs guest code of one instance; a trap or exit ends that instance, never the sandbox. */
-function guestCall(instanceId: string, fn: () => void): boolean {
+function guestCall(instanceId: string, kind: CallKindName, fn: () => void): boolean {
   try {
-    meter.guest(fn);
+    const slot = instances.get(instanceId)?.spec.slot ?? 0;
+    clock.call(slot, kind, () => meter.guest(fn));
     return true;
   } catch (err) {
     if (err instanceof ComponentExit) end(instanceId, { state: 'exited', code: err.code });
@@ -181,14 +184,20 @@ async function start(spec: InstanceSpec): Promise<void> {
   if (spec.kind === 'module') {
     // A preview1 command: run to completion with the grant's files, args and env.
     instances.set(id, { spec, dispose: () => {}, memories: [], resources });
-    const module = await WebAssembly.compile(capMemory(fs.readFileSync(spec.path), spec.memoryCapBytes) as Uint8Array<ArrayBuffer>);
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(capMemory(fs.readFileSync(spec.path), spec.memoryCapBytes, spec.tableElements) as Uint8Array<ArrayBuffer>);
+    } catch (err) {
+      end(id, { state: 'failed', reason: `instantiation failed: ${describe(err)}` });
+      return;
+    }
     // Stopped while compiling: its end was reported, so the supervisor may have closed its handles.
     if (!instances.has(id)) return;
     end(id, { state: 'running', role: 'job' });
-    const result = meter.guest(() => runGuest({
+    const result = clock.call(spec.slot ?? 0, 'job', () => meter.guest(() => runGuest({
       module, args: [spec.component, ...spec.args], env: spec.grant.env, preopens: spec.grant.fs,
       stdio: 'capture', memoryCapBytes: spec.memoryCapBytes, resources,
-    }));
+    })));
     stdout.write(new TextEncoder().encode(result.stdout ?? ''));
     stderr.write(new TextEncoder().encode(result.stderr ?? ''));
     flush();
@@ -216,12 +225,16 @@ async function start(spec: InstanceSpec): Promise<void> {
     return instance;
   };
   let exports: Record<string, unknown>;
+  // Instantiation runs guest code too (start functions) and allocates what the module declares.
+  clock.begin(spec.slot ?? 0, 'start');
   try {
     const mod = (await import(pathToFileURL(path.join(spec.path, 'component.mjs')).href)) as ComponentModule;
-    exports = await mod.instantiate((name) => coreModule(spec.path, name, spec.memoryCapBytes), built.imports, instantiateCore);
+    exports = await mod.instantiate((name) => coreModule(spec.path, name, spec.memoryCapBytes, spec.tableElements), built.imports, instantiateCore);
   } catch (err) {
     end(id, { state: 'failed', reason: `instantiation failed: ${describe(err)}` });
     return;
+  } finally {
+    clock.end(spec.slot ?? 0);
   }
   const inst = instances.get(id);
   if (!inst) return; // stopped while it was being instantiated
@@ -229,11 +242,11 @@ async function start(spec: InstanceSpec): Promise<void> {
   const app = exports.app as AppExports | undefined;
   if (app?.start && app.onMessage) {
     inst.app = app;
-    if (guestCall(id, () => app.start!())) end(id, { state: 'running', role: 'service' });
+    if (guestCall(id, 'start', () => app.start!())) end(id, { state: 'running', role: 'service' });
   } else if (run?.run) {
     // Said before the job runs: it holds this thread until it exits, and its app is running meanwhile.
     end(id, { state: 'running', role: 'job' });
-    if (guestCall(id, () => run.run!())) end(id, { state: 'exited', code: 0 });
+    if (guestCall(id, 'job', () => run.run!())) end(id, { state: 'exited', code: 0 });
   } else {
     end(id, { state: 'failed', reason: 'the component exports neither wasi:cli/run nor bulkhead:host/app' });
   }
@@ -244,7 +257,7 @@ port.on('message', (m: ToSandbox) => {
     void start(m.spec).catch((err) => end(m.spec.instanceId, { state: 'failed', reason: describe(err) }));
   } else if (m.type === 'deliver') {
     const app = instances.get(m.instanceId)?.app;
-    if (app?.onMessage) guestCall(m.instanceId, () => app.onMessage!(m.topic, m.payload));
+    if (app?.onMessage) guestCall(m.instanceId, 'message', () => app.onMessage!(m.topic, m.payload));
     // Deliveries are paced by the supervisor: one at a time per instance, the next after this ack.
     post({ type: 'delivered', instanceId: m.instanceId });
   } else if (m.type === 'stop') {

@@ -3,12 +3,16 @@
 // more than their CPU share over the window is stopped (the thread is terminated) and its
 // instances are reported failed; other vendors' sandboxes are separate threads and keep running.
 import { Worker } from 'node:worker_threads';
+import { CallClock } from './call-clock.js';
 import { CpuMeter } from './cpu-meter.js';
 import { MessageChannel } from 'node:worker_threads';
 import type { FromSandbox, InstanceSpec, NetCall, SandboxResources, SandboxStats, ToSandbox } from './vendor-sandbox-protocol.js';
 import { refusedNetCall } from '../../host-apis/net/net-broker.js';
 import { serveSyncCalls } from './sync-call.js';
 import { workerScript } from './worker-script.js';
+import { applyWasmEngineFlags } from './wasm-engine-flags.js';
+
+applyWasmEngineFlags();
 
 export interface CpuLimit {
   /** Share of one core the vendor's guests may use, averaged over the window (0.5 = half a core; 1 = no limit). */
@@ -20,8 +24,11 @@ export interface SandboxEvents {
   message(m: FromSandbox): void;
   /** Network calls of the sandbox's instances; without it, every one is refused. */
   net?(call: NetCall): Promise<unknown>;
-  /** The thread is gone (CPU limit, heap limit, crash); every instance in it has ended. */
-  lost(instanceIds: string[], reason: string): void;
+  /**
+   * The thread is gone (CPU limit, heap limit, crash, a call past its time limit); every instance
+   * in it has ended. `culprit`: the instance whose guest code was running when it went.
+   */
+  lost(instanceIds: string[], reason: string, culprit?: string): void;
 }
 
 // JS heap of the sandbox thread: host API objects and jco bindings, not wasm memory (capped per
@@ -33,13 +40,20 @@ const DELIVERY_SHARE = 0.6;
 export class VendorSandbox {
   readonly #worker: Worker;
   readonly #meter = new CpuMeter();
+  readonly #clock = new CallClock();
   readonly #instances = new Set<string>();
+  readonly #slots = new Map<number, string>();
+  #nextSlot = 1;
   readonly #watchdog: NodeJS.Timeout;
   #samples: { at: number; busyNs: bigint }[] = [];
   #gone = false;
   readonly exited: Promise<void>;
 
-  constructor(readonly vendor: string, databasePath: string, readonly cpu: CpuLimit, events: SandboxEvents, resources?: SandboxResources) {
+  /**
+   * `callTimeoutMs`: longest a service's start() or message handler may run; past it the thread is
+   * terminated (it cannot be interrupted otherwise) and the call's instance is the culprit.
+   */
+  constructor(readonly vendor: string, databasePath: string, readonly cpu: CpuLimit, events: SandboxEvents, resources?: SandboxResources, readonly callTimeoutMs = Infinity) {
     const script = workerScript('vendor-sandbox-worker');
     const calls = new MessageChannel();
     const callSignal = new SharedArrayBuffer(4);
@@ -49,7 +63,7 @@ export class VendorSandbox {
     this.#worker = new Worker(script.url, {
       eval: script.eval,
       execArgv: [],
-      workerData: { vendor, databasePath, cpu: this.#meter.buffer, callPort: calls.port2, callSignal, resources },
+      workerData: { vendor, databasePath, cpu: this.#meter.buffer, calls: this.#clock.buffer, callPort: calls.port2, callSignal, resources },
       transferList: [calls.port2],
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       stdout: false, stderr: false, stdin: false,
@@ -59,7 +73,7 @@ export class VendorSandbox {
         this.#statsWaiters.shift()?.(m.stats);
         return;
       }
-      if (m.type === 'state' && m.state !== 'running') this.#instances.delete(m.instanceId);
+      if (m.type === 'state' && m.state !== 'running') this.#forget(m.instanceId);
       events.message(m);
     });
     let lostReason = 'the sandbox thread ended';
@@ -72,22 +86,59 @@ export class VendorSandbox {
       for (const waiter of this.#statsWaiters.splice(0)) waiter({ heapUsed: 0, external: 0, instances: 0 });
       clearInterval(this.#watchdog);
       const ids = [...this.#instances];
+      const call = this.#clock.current();
+      const culprit = this.#culprit ?? (call ? this.#slots.get(call.slot) : undefined);
       this.#instances.clear();
-      if (ids.length > 0) events.lost(ids, this.#stopReason ?? lostReason);
+      this.#slots.clear();
+      if (ids.length > 0) events.lost(ids, this.#stopReason ?? lostReason, culprit);
       resolve();
     }));
-    this.#watchdog = setInterval(() => this.#checkCpu(), Math.max(10, cpu.windowMs / 10));
+    const tick = Math.min(Math.max(10, cpu.windowMs / 10), Number.isFinite(callTimeoutMs) ? Math.max(10, callTimeoutMs / 10) : Infinity);
+    this.#watchdog = setInterval(() => { this.#checkCpu(); this.#checkCalls(); }, tick);
     this.#watchdog.unref();
   }
 
   #stopReason: string | undefined;
+  #culprit: string | undefined;
+
+  #forget(instanceId: string): void {
+    this.#instances.delete(instanceId);
+    for (const [slot, id] of this.#slots) if (id === instanceId) this.#slots.delete(slot);
+  }
+
+  /** A service call (start, message) past the time limit: the thread is stopped, that instance blamed. */
+  #checkCalls(): void {
+    const call = this.#clock.current();
+    if (!call || call.kind === 'job' || !Number.isFinite(this.callTimeoutMs)) return;
+    const ranMs = Date.now() - call.sinceMs;
+    if (ranMs <= this.callTimeoutMs) return;
+    const instanceId = this.#slots.get(call.slot);
+    this.#culprit = instanceId;
+    const what = call.kind === 'start' ? 'start()' : 'its message handler';
+    this.#stopReason = `call time limit: ${instanceId ?? 'an instance'} spent ${(ranMs / 1000).toFixed(1)} s in ${what} (limit ${this.callTimeoutMs / 1000} s)`;
+    void this.terminate();
+  }
   readonly #statsWaiters: ((s: SandboxStats) => void)[] = [];
 
-  /** The sandbox thread's memory; `collect` runs a full GC first (for measurements). */
-  stats(collect = false): Promise<SandboxStats> {
+  /**
+   * The sandbox thread's memory; `collect` runs a full GC first (for measurements). A thread busy
+   * in guest code answers late: after `timeoutMs` this resolves to undefined rather than wait.
+   */
+  stats(collect = false, timeoutMs = Infinity): Promise<SandboxStats | undefined> {
     if (this.#gone) return Promise.resolve({ heapUsed: 0, external: 0, instances: 0 });
     return new Promise((resolve) => {
-      this.#statsWaiters.push(resolve);
+      let timer: NodeJS.Timeout | undefined;
+      const answer = (s: SandboxStats | undefined) => { clearTimeout(timer); resolve(s); };
+      this.#statsWaiters.push(answer);
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          // Its answer may still come: the waiter stays in line (answers arrive in order) but is spent.
+          const i = this.#statsWaiters.indexOf(answer);
+          if (i >= 0) this.#statsWaiters[i] = () => {};
+          resolve(undefined);
+        }, timeoutMs);
+        timer.unref();
+      }
       this.#send({ type: 'stats', collect });
     });
   }
@@ -130,7 +181,7 @@ export class VendorSandbox {
     if (span < this.cpu.windowMs * 0.9) return;
     const usedMs = Number(this.#samples.at(-1)!.busyNs - first.busyNs) / 1e6;
     // One thread cannot use more than a core: a share of 1 or more means no CPU limit.
-    if (this.cpu.share < 1 && usedMs > this.cpu.share * span) {
+    if (this.cpu.share < 1 && usedMs > this.cpu.share * span && !this.#stopReason) {
       this.#stopReason = `CPU limit: guests used ${usedMs.toFixed(0)} ms of CPU in ${span.toFixed(0)} ms (limit ${Math.round(this.cpu.share * 100)}% of a core)`;
       void this.terminate();
     }
@@ -142,7 +193,9 @@ export class VendorSandbox {
 
   start(spec: InstanceSpec): void {
     this.#instances.add(spec.instanceId);
-    this.#send({ type: 'start', spec });
+    const slot = this.#nextSlot++;
+    this.#slots.set(slot, spec.instanceId);
+    this.#send({ type: 'start', spec: { ...spec, slot } });
   }
 
   deliver(instanceId: string, topic: string, payload: Uint8Array): void {

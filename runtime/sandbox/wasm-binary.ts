@@ -1,5 +1,5 @@
 // A minimal reader/rewriter of the WebAssembly binary format: just enough to tell a core module
-// from a component, list imports/exports, and rewrite declared memory limits (our memory cap).
+// from a component, list imports/exports, and rewrite declared memory and table limits (our caps).
 // We keep every other byte as it was, so the rewrite cannot change what the module does.
 
 export class WasmFormatError extends Error {}
@@ -192,20 +192,54 @@ function capLimits(l: MemoryLimits, capPages: bigint, what: string): MemoryLimit
   return { ...l, max: l.max === undefined || l.max > capPages ? capPages : l.max };
 }
 
+/** A table declaring more elements at start than the table cap. */
+export class TableCapError extends MemoryCapError {}
+
+// V8 keeps a table's elements on the JS heap: `(table 10000000 funcref)` in a 436-byte module
+// exhausted a sandbox's heap in one allocation, which V8 answers with a process abort, not a
+// catchable error (issue 11). So tables are capped like memories: a declared maximum above the
+// cap is lowered (table.grow past it fails inside the guest), a minimum above it is refused.
+export const DEFAULT_TABLE_ELEMENTS = 100_000;
+
+function capTable(l: MemoryLimits, cap: bigint, what: string): MemoryLimits {
+  if (l.min > cap) throw new TableCapError(`${what} declares ${l.min} elements at start, more than the table cap of ${cap}`);
+  return { ...l, max: l.max === undefined || l.max > cap ? cap : l.max };
+}
+
+/** Reads a table type (reference type, limits); the typed-table form with an initializer is refused. */
+function tableType(r: Reader, what: string): { refType: number[]; limits: MemoryLimits } {
+  const start = r.pos;
+  if (r.bytes[r.pos] === 0x40) throw new WasmFormatError(`${what}: tables with an initializer expression are not supported`);
+  r.valtype();
+  const refType = [...r.bytes.subarray(start, r.pos)];
+  return { refType, limits: r.limits() };
+}
+
 function section(id: number, content: number[]): number[] {
   return [id, ...encodeUleb(BigInt(content.length)), ...content];
 }
 
 /**
  * Returns a copy of the module whose every memory (defined or imported) declares a maximum of at
- * most `capBytes`. Engines refuse memory.grow past a declared maximum, which is the only bound on
- * wasm memory that holds inside a worker (resourceLimits does not count it).
+ * most `capBytes`, and every table one of at most `tableElements`. Engines refuse memory.grow past
+ * a declared maximum, which is the only bound on wasm memory that holds inside a worker
+ * (resourceLimits does not count it).
  */
-export function capMemory(bytes: Uint8Array, capBytes: number): Uint8Array {
+export function capMemory(bytes: Uint8Array, capBytes: number, tableElements = DEFAULT_TABLE_ELEMENTS): Uint8Array {
   const capPages = BigInt(Math.floor(capBytes / WASM_PAGE));
+  const tableCap = BigInt(tableElements);
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   for (const s of sections(bytes)) {
-    if (s.id === 5) {
+    if (s.id === 4) {
+      const r = new Reader(bytes, s.contentStart, s.end);
+      const count = r.u32();
+      const content = encodeUleb(BigInt(count));
+      for (let i = 0; i < count; i++) {
+        const t = tableType(r, `table ${i}`);
+        content.push(...t.refType, ...encodeLimits(capTable(t.limits, tableCap, `table ${i}`)));
+      }
+      parts.push(Uint8Array.from(section(4, content)));
+    } else if (s.id === 5) {
       const r = new Reader(bytes, s.contentStart, s.end);
       const count = r.u32();
       const content = encodeUleb(BigInt(count));
@@ -226,8 +260,13 @@ export function capMemory(bytes: Uint8Array, capBytes: number): Uint8Array {
           content.push(...bytes.subarray(entryStart, headerEnd), ...encodeLimits(limits));
           continue;
         }
+        if (kindByte === 1) {
+          const headerEnd = r.pos;
+          const t = tableType(r, `imported table ${module}.${name}`);
+          content.push(...bytes.subarray(entryStart, headerEnd), ...t.refType, ...encodeLimits(capTable(t.limits, tableCap, `imported table ${module}.${name}`)));
+          continue;
+        }
         if (kindByte === 0) r.u32();
-        else if (kindByte === 1) { r.valtype(); r.limits(); }
         else if (kindByte === 3) { r.valtype(); r.byte(); }
         else if (kindByte === 4) { r.byte(); r.u32(); }
         else throw new WasmFormatError(`import ${module}.${name} has unknown kind ${kindByte}`);

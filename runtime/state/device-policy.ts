@@ -3,7 +3,7 @@
 // Its published schema is device-policy.schema.json beside this file.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../../packages/archive/archive-limits.js';
 import { jsonPointerToPath } from '../../packages/manifest/application-description.js';
@@ -33,6 +33,8 @@ export interface VendorWasmPolicy {
   memoryTotal?: string;
   cpu?: number;
   cpuWindow?: string;
+  callTimeout?: string;
+  tableElements?: number;
   maxInstances?: number;
   logRate?: number;
   hostMemory?: string;
@@ -55,6 +57,15 @@ const validator = () => (compiled ??= new Ajv({ allErrors: true }).compile(schem
 
 export class PolicyError extends Error {}
 
+/** One schema error as the operator needs it: where, and what (an unknown field by its name). */
+function describeProblem(e: ErrorObject): string {
+  const at = jsonPointerToPath(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties') return `${at}: unknown field "${String(p.additionalProperty)}"`;
+  if (e.keyword === 'enum') return `${at}: ${e.message} (${(p.allowedValues as unknown[]).map(String).join(', ')})`;
+  return `${at}: ${e.message}`;
+}
+
 export function loadDevicePolicy(dataDir: string): DevicePolicy {
   const file = path.join(dataDir, 'policy.yaml');
   if (!fs.existsSync(file)) return { signatures: DEFAULT_SIGNATURE_POLICY, archive: DEFAULT_ARCHIVE_LIMITS, manifest: DEFAULT_MANIFEST_LIMITS, vendors: {} };
@@ -66,8 +77,7 @@ export function loadDevicePolicy(dataDir: string): DevicePolicy {
   }
   const validate = validator();
   if (!validate(doc)) {
-    const problems = (validate.errors ?? []).map((e) => `${jsonPointerToPath(e.instancePath)}: ${e.message}`);
-    throw new PolicyError(`${file}: ${problems.join('; ')}`);
+    throw new PolicyError(`${file}: ${[...new Set((validate.errors ?? []).map(describeProblem))].join('; ')}`);
   }
   const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits>; manifest: Partial<ManifestLimits>; vendors: Record<string, VendorPolicyEntry>; state: StatePolicy }>;
   return {

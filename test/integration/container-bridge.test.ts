@@ -172,7 +172,8 @@ test('every policy rejection stops `up` before the engine creates anything', asy
   const file = writeApp('evil', yaml);
   const r = await bridge(file, VENDOR_A, 'up');
   assert.is(r.code, 1);
-  assert.match(r.stderr, /BH_ERR_POLICY: refused by the isolation policy:\n/);
+  // One line per violation, each headed by the refusal (README: one line per error).
+  assert.match(r.stderr, /^bulkhead: BH_ERR_POLICY: refused by the isolation policy: \[/m);
   for (const [name, [rule]] of Object.entries(cases)) assert.match(r.stderr, `[${rule}] services.${name}:`, name);
   const names = execFileSync('podman', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' });
   assert.not.match(names, /evil/);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, sample, tempDir } from '../support/paths.js';
+import { growLoopModule, tableBombModule } from '../support/tiny-wasm.js';
 
 const hello = sample('hello-as/build/hello.wasm');
 const cat = sample('cat-c/build/cat.wasm');
@@ -89,6 +90,30 @@ test('a truncated module is bad input, not a crash', async () => {
   const r = await runCli(['run', path.join(dir, 'cut.wasm')]);
   assert.is(r.code, 125);
   assert.match(r.stderr, /truncated/);
+});
+
+test('issue 11: --timeout holds while the guest loops on memory.grow (once 19-32 s for 1 s)', async () => {
+  const file = path.join(tempDir(), 'grow-loop.wasm');
+  fs.writeFileSync(file, growLoopModule());
+  const r = await runCli(['run', '--timeout', '1s', file]);
+  assert.is(r.code, 124, r.stderr);
+  assert.is(r.stderr, 'bulkhead: guest terminated: time limit of 1000 ms exceeded\n');
+  // Generous: start-up, a loaded CI machine; the bug took 19 s and more.
+  assert.ok(r.ms < 8000, `took ${Math.round(r.ms)} ms`);
+});
+
+test('issue 11: a table bomb is bad input (exit 125, one line), not a V8 abort (134 and a native trace)', async () => {
+  const file = path.join(tempDir(), 'table-bomb.wasm');
+  fs.writeFileSync(file, tableBombModule());
+  const r = await runCli(['run', file]);
+  assert.is(r.code, 125, r.stderr);
+  assert.match(r.stderr, /^bulkhead: .*table-bomb\.wasm: table 0 declares 10000000 elements at start, more than the table cap of 100000\n$/);
+});
+
+test('issue 11: --max-memory beyond what wasm32 can address is a bad flag', async () => {
+  const r = await runCli(['run', '--max-memory', '100000GiB', hello]);
+  assert.is(r.code, 125);
+  assert.is(r.stderr, 'bulkhead: --max-memory 100000GiB: at most 4GiB (the largest 32-bit wasm memory)\n');
 });
 
 test('--isolation none runs the same guest in-process', async () => {

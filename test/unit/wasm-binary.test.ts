@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { binaryKind, capMemory, inspectModule, MemoryCapError, WASM_PAGE, WasmFormatError } from '../../runtime/sandbox/wasm-binary.js';
+import { binaryKind, capMemory, DEFAULT_TABLE_ELEMENTS, inspectModule, MemoryCapError, TableCapError, WASM_PAGE, WasmFormatError } from '../../runtime/sandbox/wasm-binary.js';
+import { tableBombModule } from '../support/tiny-wasm.js';
 
 // Hand-assembled modules keep these tests independent of any toolchain.
 const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -60,6 +61,22 @@ test('capMemory caps imported memories too', () => {
 
 test('a module that needs more than the cap at start is refused', () => {
   assert.throws(() => capMemory(memoryModule(10), 2 * WASM_PAGE), (e: Error) => e instanceof MemoryCapError && /640 KiB at start/.test(e.message));
+});
+
+test('issue 11: a table bomb (10,000,000 elements at start) is refused before V8 allocates it', () => {
+  const bomb = tableBombModule();
+  assert.ok(bomb.length < 436, `${bomb.length} bytes`);
+  assert.throws(() => capMemory(bomb, 16 * WASM_PAGE), (e: Error) => e instanceof TableCapError
+    && e.message === `table 0 declares 10000000 elements at start, more than the table cap of ${DEFAULT_TABLE_ELEMENTS}`);
+  assert.throws(() => capMemory(tableBombModule(2000), 16 * WASM_PAGE, 1000), (e: Error) => e instanceof TableCapError);
+});
+
+test('a table without a maximum gets the cap as its maximum (table.grow past it fails in the engine)', () => {
+  const capped = capMemory(tableBombModule(10), 16 * WASM_PAGE, 50);
+  // The rewritten module declares (table 10 50 funcref) and still compiles and instantiates.
+  const tableSection = [0x04, 0x05, 0x01, 0x70, 0x01, 10, 50];
+  assert.ok(Buffer.from(capped).includes(Buffer.from(tableSection)), 'table section rewritten to min 10, max 50');
+  new WebAssembly.Instance(new WebAssembly.Module(capped as Uint8Array<ArrayBuffer>), {});
 });
 
 test('inspectModule lists exports', () => {
