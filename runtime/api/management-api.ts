@@ -191,7 +191,7 @@ function readPem(file: string, what: string): Buffer {
 export async function startManagementApi(options: ManagementApiOptions): Promise<ManagementApi> {
   const say = options.say ?? (() => {});
   const { dataDir } = options;
-  // A connection of its own: the reconcile loop notices other connections' commits (data_version),
+  // A connection of its own: the reconcile loop notices desired-state changes (a counter every write bumps),
   // so desired state written here wakes it exactly as the CLI's writes do.
   const db = openStateDb(dataDir);
   const limits = { ...DEFAULT_API_LIMITS, ...options.limits };
