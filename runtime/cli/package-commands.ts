@@ -231,18 +231,20 @@ export function registerPackageCommands(program: Command): void {
   program.command('install')
     .description('verify and install a package into the device (atomic; never a silent downgrade)')
     .argument('<package>', '.bhpkg file')
-    .option('-s, --signature <FILE>', 'signature file (repeatable; default PACKAGE.minisig and PACKAGE.*.minisig)', collect, [])
+    .option('-x, --signature <FILE>', 'signature file (as minisign -x; repeatable; default PACKAGE.minisig and PACKAGE.*.minisig)', collect, [])
+    .addOption(new Option('-s <FILE>', 'the same as -x (kept from earlier versions)').argParser(collect).default([]).hideHelp())
     .option('--allow-downgrade', 'install even if the version is not newer than the installed one')
     .option('--transfer-from <VENDOR>', 'hand the app id over from this vendor (its current owner, exactly as `bulkhead list` shows it) to the package\'s vendor')
     .option('--json', 'machine-readable output')
-    .action(async (pkg: string, flags: { signature: string[]; allowDowngrade?: boolean; transferFrom?: string; json?: boolean }, command: Command) => {
+    .action(async (pkg: string, flags: { signature: string[]; s: string[]; allowDowngrade?: boolean; transferFrom?: string; json?: boolean }, command: Command) => {
       mustExist(pkg, 'package');
+      const signatures = [...flags.signature, ...flags.s];
       try {
         await withDevice(command, async (ctx) => {
           const r = await installPackage(pkg, {
             dataDir: ctx.dataDir, installed: ctx.installed, trust: ctx.trust, policy: ctx.policy.signatures,
             limits: ctx.policy.archive, manifestLimits: ctx.policy.manifest, allowDowngrade: flags.allowDowngrade, transferFrom: flags.transferFrom,
-            signatureFiles: flags.signature.length ? flags.signature : defaultSignatureFiles(pkg),
+            signatureFiles: signatures.length ? signatures : defaultSignatureFiles(pkg),
             onProgress: progressReporter('verifying'),
             beforeCommit: (verified, staged) => preparePackageComponents(verified.manifest, staged, ctx.dataDir, stepReporter(flags.json)),
           });

@@ -177,7 +177,7 @@ test('verify -p / -P: a package checked against one public key, without a trust 
   assert.is(both.code, 125);
 });
 
-test('verify with the trust store: -x (minisign) and the earlier -s both name the signature; the digest is labelled', async () => {
+test('verify and install with the trust store: -x (minisign) and the earlier -s both name the signature; the digest is labelled', async () => {
   const dataDir = tempDir('bulkhead-data-');
   const key = await makeKey();
   assert.is((await runCli(['--data-dir', dataDir, 'trust', 'add', key.publicFile, '--vendor', 'Vendor A'])).code, 0);
@@ -190,6 +190,11 @@ test('verify with the trust store: -x (minisign) and the earlier -s both name th
     assert.match(r.stdout, /^ {2}package digest: sha256:[0-9a-f]{64}$/m);
   }
   assert.equal(Object.keys(JSON.parse((await runCli(['--data-dir', dataDir, 'verify', pkg, '-x', sig, '--json'])).stdout)).filter((k) => k.endsWith('igest')), ['digest', 'packageDigest']);
+  // install takes the same spellings; with no signature named, the one elsewhere is not found.
+  assert.is.not((await runCli(['--data-dir', dataDir, 'install', pkg])).code, 0);
+  const installed = await runCli(['--data-dir', dataDir, 'install', pkg, '-x', sig]);
+  assert.is(installed.code, 0, installed.stderr);
+  assert.is((await runCli(['--data-dir', dataDir, 'install', pkg, '-s', sig, '--allow-downgrade'])).code, 0);
 });
 
 test('mistakes on the command line: one prefixed line, exit 125, never commander\'s bare "error:"', async () => {
