@@ -57,8 +57,11 @@ export async function spoolUpload(body: Readable, dataDir: string, quota: number
   });
   let complete = false;
   body.once('end', () => { complete = true; });
+  // Opened here, synchronously: a stream that opened the file itself could still be opening it when
+  // a failed pipeline's cleanup below runs, and the spool file would appear after its removal.
+  const fd = fs.openSync(file, 'wx', 0o600);
   try {
-    await pipeline(body, meter, fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    await pipeline(body, meter, fs.createWriteStream(file, { fd }));
     if (!complete || (declaredLength !== undefined && received !== declaredLength)) {
       throw new ApiError(400, 'BH_ERR_API_INCOMPLETE', `the upload ended after ${received} of ${declaredLength ?? '?'} bytes; nothing was installed`);
     }
