@@ -21,9 +21,9 @@ const progress = (label: string) => process.stderr.write(`bench: ${label}\n`);
 
 fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:
   Bench A:
-    wasm: { kvQuota: 1Mi, publish: ["bench/#"], subscribe: ["bench/#"], logRate: 100000000, memory: 4Mi, memoryTotal: 64Gi, maxInstances: 100000, cpu: 1 }
+    wasm: { kvQuota: 1Mi, publish: ["bench/#"], subscribe: ["bench/#"], logRate: 100000000, publishRate: 100000000, publishBytes: 1Gi, memory: 4Mi, memoryTotal: 64Gi, maxInstances: 100000, cpu: 1 }
   Bench B:
-    wasm: { publish: ["bench/#"], subscribe: ["bench/#"], logRate: 100000000, memory: 4Mi, cpu: 1 }
+    wasm: { publish: ["bench/#"], subscribe: ["bench/#"], logRate: 100000000, publishRate: 100000000, publishBytes: 1Gi, memory: 4Mi, cpu: 1 }
   Bench Idle:
     wasm: { memory: 4Mi, memoryTotal: 64Gi, maxInstances: 100000 }
 `);
