@@ -18,13 +18,8 @@ static long long now_ns(void) {
 }
 
 BH_APP_START bulkhead_start(void) {
-  bh_option_string_t v = bh_config_get("rounds");
-  if (v.is_some) {
-    char buf[16] = {0};
-    memcpy(buf, v.value.ptr, v.value.len < 15 ? v.value.len : 15);
-    rounds = atoi(buf);
-    free((void *)v.value.ptr);
-  }
+  char buf[16];
+  if (bh_config_text("rounds", buf, sizeof buf)) rounds = atoi(buf);
   bh_result_t r = bh_subscribe("bench/pong");
   ok.is_err = r.is_err;
   ok.message = r.message;

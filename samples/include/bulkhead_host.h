@@ -85,6 +85,18 @@ static inline bh_result_t bh_subscribe(const char *pattern) { bh_result_t r; bh_
 typedef struct { uint8_t is_some; uint8_t pad[3]; bh_string_t value; } bh_option_string_t;
 BH_IMPORT("config", "get") extern void bh_config_get_raw(const char *, size_t, bh_option_string_t *);
 static inline bh_option_string_t bh_config_get(const char *name) { bh_option_string_t r; bh_config_get_raw(name, strlen(name), &r); return r; }
+// A parameter's value copied into `buf` as a NUL-terminated string (cut to size - 1 bytes);
+// 0 when the parameter is not set (`buf` is then empty).
+static inline int bh_config_text(const char *name, char *buf, size_t size) {
+  bh_option_string_t v = bh_config_get(name);
+  buf[0] = 0;
+  if (!v.is_some) return 0;
+  size_t n = v.value.len < size - 1 ? v.value.len : size - 1;
+  memcpy(buf, v.value.ptr, n);
+  buf[n] = 0;
+  free((void *)v.value.ptr);
+  return 1;
+}
 
 // ---- app (exports of a service) ----
 // start: func() -> result<_, string>; return a pointer to { u8 is_err @0; string @4 }.

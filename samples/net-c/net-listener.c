@@ -10,11 +10,8 @@
 
 
 int main(void) {
-  bh_option_string_t v = bh_config_get("port");
-  if (!v.is_some) { bh_logf("listener: no port configured"); return 2; }
-  char text[16] = {0};
-  memcpy(text, v.value.ptr, v.value.len < 15 ? v.value.len : 15);
-  free((void *)v.value.ptr);
+  char text[16];
+  if (!bh_config_text("port", text, sizeof text)) { bh_logf("listener: no port configured"); return 2; }
   int port = atoi(text);
 
   _Alignas(8) uint8_t ret[64];

@@ -111,11 +111,8 @@ static void http_probe(const char *label, const char *authority) {
 
 // Runs one probe: a config key "tcp-LABEL" or "http-LABEL" whose value is host:port.
 static void probe(const char *name) {
-  bh_option_string_t v = bh_config_get(name);
-  if (!v.is_some) return;
-  char target[160] = {0};
-  memcpy(target, v.value.ptr, v.value.len < 159 ? v.value.len : 159);
-  free((void *)v.value.ptr);
+  char target[160];
+  if (!bh_config_text(name, target, sizeof target)) return;
   if (strncmp(name, "tcp-", 4) == 0) tcp_probe(name + 4, target);
   else if (strncmp(name, "http-", 5) == 0) http_probe(name + 5, target);
 }

@@ -14,12 +14,8 @@
 #include "bulkhead_host.h"
 
 static int config_int(const char *name, int fallback) {
-  bh_option_string_t v = bh_config_get(name);
-  if (!v.is_some) return fallback;
-  char buf[32] = {0};
-  memcpy(buf, v.value.ptr, v.value.len < 31 ? v.value.len : 31);
-  free((void *)v.value.ptr);
-  return atoi(buf);
+  char buf[32];
+  return bh_config_text(name, buf, sizeof buf) ? atoi(buf) : fallback;
 }
 
 static char attack[16], topic[128];

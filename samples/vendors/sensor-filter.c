@@ -7,12 +7,8 @@
 #include "bulkhead_host.h"
 
 static double config_number(const char *name, double fallback) {
-  bh_option_string_t v = bh_config_get(name);
-  if (!v.is_some) return fallback;
-  char buf[32] = {0};
-  memcpy(buf, v.value.ptr, v.value.len < 31 ? v.value.len : 31);
-  free((void *)v.value.ptr);
-  return atof(buf);
+  char buf[32];
+  return bh_config_text(name, buf, sizeof buf) ? atof(buf) : fallback;
 }
 
 static double median3(double a, double b, double c) {
