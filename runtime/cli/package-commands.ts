@@ -27,6 +27,16 @@ import { asCliError, emit, progressReporter, stepReporter } from './output.js';
 import { collect } from './repeatable-option.js';
 
 
+/**
+ * The signature files a package is checked with: `-x FILE` as minisign spells it (repeatable), and
+ * the earlier `-s FILE`, hidden (minisign's -s is the secret key, which verify and install never take).
+ */
+function signatureFileOptions(command: Command): Command {
+  return command
+    .option('-x, --signature <FILE>', 'signature file (as minisign -x; repeatable; default PACKAGE.minisig and PACKAGE.*.minisig)', collect, [])
+    .addOption(new Option('-s <FILE>', 'the same as -x (kept from earlier versions)').argParser(collect).default([]).hideHelp());
+}
+
 function mustExist(file: string, what: string): void {
   if (!fs.existsSync(file)) throw new CliError(`${what} ${file}: no such file`, ExitCode.BAD_INPUT);
 }
@@ -139,11 +149,9 @@ export function registerPackageCommands(program: Command): void {
         () => `signed ${binding.id} ${binding.version} with key ${keyIdHex(key.keyId)}: ${output}`);
     });
 
-  program.command('verify')
+  signatureFileOptions(program.command('verify')
     .description('fully verify a package against the trust store and device policy (or against one public key with -p/-P), without installing it')
-    .argument('[package]', '.bhpkg file (or -m FILE)')
-    .option('-x, --signature <FILE>', 'signature file (as minisign -x; repeatable; default PACKAGE.minisig and PACKAGE.*.minisig)', collect, [])
-    .addOption(new Option('-s <FILE>', 'the same as -x (kept from earlier versions; minisign uses -s for the secret key, which verify never needs)').argParser(collect).default([]).hideHelp())
+    .argument('[package]', '.bhpkg file (or -m FILE)'))
     .option('-p, --public-key <FILE>', 'check the signature by this public key alone, without the trust store (as minisign -V -p)')
     .option('-P, --public-key-base64 <BASE64>', 'the same with the key inline (as minisign -P)')
     .option('-m <FILE>', 'the package, as minisign takes it')
@@ -228,11 +236,9 @@ export function registerPackageCommands(program: Command): void {
       ].join('\n'));
     });
 
-  program.command('install')
+  signatureFileOptions(program.command('install')
     .description('verify and install a package into the device (atomic; never a silent downgrade)')
-    .argument('<package>', '.bhpkg file')
-    .option('-x, --signature <FILE>', 'signature file (as minisign -x; repeatable; default PACKAGE.minisig and PACKAGE.*.minisig)', collect, [])
-    .addOption(new Option('-s <FILE>', 'the same as -x (kept from earlier versions)').argParser(collect).default([]).hideHelp())
+    .argument('<package>', '.bhpkg file'))
     .option('--allow-downgrade', 'install even if the version is not newer than the installed one')
     .option('--transfer-from <VENDOR>', 'hand the app id over from this vendor (its current owner, exactly as `bulkhead list` shows it) to the package\'s vendor')
     .option('--json', 'machine-readable output')
