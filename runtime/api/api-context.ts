@@ -52,6 +52,10 @@ export interface ApiContext {
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A POST that changes nothing (compose check, ps, logs): readers may call it too. */
+    reader?: boolean;
+  }
   interface FastifyRequest {
     /** The caller's role: admin for the unix socket, from the client certificate over mTLS. */
     role: ApiRole;

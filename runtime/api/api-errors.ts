@@ -12,6 +12,7 @@ export const ApiErrorCode = {
   BH_ERR_API_FORBIDDEN: 'the client certificate maps to no role, or its role may not do this (a reader writing)',
   BH_ERR_API_RATE_LIMITED: 'the client sent more requests than its rate limit allows; retry after the given time',
   BH_ERR_API_BUSY: 'a capacity limit is reached (concurrent log followers); retry later',
+  BH_ERR_API_CONFLICT: 'the request conflicts with the device state (uninstalling an app that is running or started); change the state first',
   BH_ERR_API_INCOMPLETE: 'the upload ended before its declared length; nothing was installed',
   BH_ERR_API_NOT_READY: 'the daemon cannot serve: its policy file is invalid or its database unreadable',
   BH_ERR_API_INTERNAL: 'the daemon failed unexpectedly; its log says why',
@@ -21,7 +22,8 @@ export type ApiErrorCodeName = keyof typeof ApiErrorCode;
 
 /** An error the API answers as a problem document. `field` is the JSON path of an offending field. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: ApiErrorCodeName | PackageErrorCodeName | string, message: string, readonly field?: string) {
+  constructor(readonly status: number, readonly code: ApiErrorCodeName | PackageErrorCodeName | string, message: string, readonly field?: string,
+    readonly extensions?: ProblemExtensions) {
     super(message);
   }
 }
@@ -29,15 +31,18 @@ export class ApiError extends Error {
 /** Where each code is described, for the problem's `type`. */
 export const problemType = (code: string) => `https://bulkhead.dev/errors/${code}`;
 
-export interface Problem { type: string; title: string; status: number; detail: string; code: string; instance?: string; field?: string }
+/** RFC 9457 extension members some problems carry (the policy violations of a refused Compose file). */
+export interface ProblemExtensions { violations?: { service: string; rule: string; message: string }[] }
+
+export interface Problem extends ProblemExtensions { type: string; title: string; status: number; detail: string; code: string; instance?: string; field?: string }
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type',
-  422: 'Unprocessable Content', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  422: 'Unprocessable Content', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
 };
 
-export function problem(status: number, code: string, detail: string, instance?: string, field?: string): Problem {
-  return { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code, ...(instance ? { instance } : {}), ...(field ? { field } : {}) };
+export function problem(status: number, code: string, detail: string, instance?: string, field?: string, extensions?: ProblemExtensions): Problem {
+  return { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code, ...(instance ? { instance } : {}), ...(field ? { field } : {}), ...extensions };
 }
 
 /** HTTP status for a package-area failure: the rest are verification refusals (422). */

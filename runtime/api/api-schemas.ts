@@ -14,6 +14,9 @@ export const ProblemSchema = Type.Object({
   instance: Type.Optional(Type.String()),
   field: Type.Optional(Type.String({ description: 'JSON path of the offending field' })),
   retryAfterSeconds: Type.Optional(Type.Integer()),
+  violations: Type.Optional(Type.Array(Type.Object({ service: Type.String(), rule: Type.String(), message: Type.String() }), {
+    description: 'with BH_ERR_POLICY: every isolation-policy violation of the Compose file',
+  })),
 }, { $id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' });
 
 export const AppSchema = Type.Object({

@@ -1,4 +1,4 @@
-// Audit events (capability refusals), with the filters of `bulkhead audit`, and the trust store.
+// Audit events (capability refusals), with the filters of `bulkhead audit`.
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ApiContext } from './api-context.js';
@@ -9,19 +9,10 @@ const AuditQuery = Type.Object({
   tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'only the last N events' })),
 }, { additionalProperties: false });
 
-const TrustKeySchema = Type.Object({
-  keyId: Type.String(), vendor: Type.String(), role: Type.String(), publicKey: Type.String(), addedAt: Type.String(),
-  revokedAt: Type.Union([Type.String(), Type.Null()]), revokeReason: Type.Union([Type.String(), Type.Null()]),
-});
-
 export function auditRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Querystring: Static<typeof AuditQuery> }>('/v1/audit', {
       schema: { summary: 'audit events: capabilities apps were refused', tags: ['audit'], querystring: AuditQuery, response: { 200: Type.Object({ events: Type.Array(Type.Ref('AuditEvent')) }) } },
     }, async (request) => ({ events: ctx.records.audit({ vendor: request.query.vendor, appId: request.query.app, tail: request.query.tail }) }));
-
-    app.get('/v1/trust/keys', {
-      schema: { summary: 'keys in the trust store (revoked ones included, marked)', tags: ['trust'], response: { 200: Type.Object({ keys: Type.Array(TrustKeySchema) }) } },
-    }, async () => ({ keys: ctx.trust.list() }));
   };
 }

@@ -24,6 +24,7 @@ import { ApiError, problem, statusOfPackageError } from './api-errors.js';
 import { SHARED_SCHEMAS } from './api-schemas.js';
 import { appRoutes } from './app-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { composeRoutes } from './compose-routes.js';
 import { DeviceMetrics } from './device-metrics.js';
 import { eventRoutes } from './event-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -31,6 +32,7 @@ import { clearSpool, PackageUploads } from './package-upload.js';
 import { packageRoutes } from './package-routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { StateFeed } from './state-feed.js';
+import { trustRoutes } from './trust-routes.js';
 
 export interface TlsListenOptions { host: string; port: number; certFile: string; keyFile: string; clientCaFile: string }
 
@@ -75,14 +77,14 @@ function authenticate(ctx: ApiContext, transport: Transport, request: FastifyReq
     if (!role) throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', `the client certificate ${request.client} maps to no role; add its CN or URI SAN to api.clients in policy.yaml`);
     request.role = role;
   }
-  if (request.role !== 'admin' && !READ_METHODS.has(request.method)) {
+  if (request.role !== 'admin' && !READ_METHODS.has(request.method) && request.routeOptions.config?.reader !== true) {
     throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', `${request.client} has the role ${request.role}, which may only read; ${request.method} needs admin`);
   }
 }
 
 function toProblem(err: FastifyError | Error, request: FastifyRequest, say: (line: string) => void) {
   const instance = request.url.split('?')[0];
-  if (err instanceof ApiError) return problem(err.status, err.code, err.message, instance, err.field);
+  if (err instanceof ApiError) return problem(err.status, err.code, err.message, instance, err.field, err.extensions);
   if (err instanceof PackageError) return problem(statusOfPackageError(err), err.code, err.message, instance);
   if (err instanceof PolicyError) return problem(503, 'BH_ERR_API_NOT_READY', err.message, instance);
   const fe = err as FastifyError;
@@ -128,6 +130,11 @@ async function buildApi(ctx: ApiContext, transport: Transport, serverFactory: (h
   app.addHook('onRequest', async (request) => authenticate(ctx, transport, request));
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    // Every attempt to change the device, allowed or not, goes to the daemon's log with who asked:
+    // the record an operator has of `bulkhead install` typed at a shell, for remote clients too.
+    if (!READ_METHODS.has(request.method) && request.routeOptions.config?.reader !== true) {
+      say(`api: ${request.client || 'unauthenticated'} (${transport}, ${request.role}) ${request.method} ${request.url.split('?')[0]} -> ${reply.statusCode}`);
+    }
     ctx.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     ctx.metrics.requestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
@@ -162,6 +169,8 @@ async function buildApi(ctx: ApiContext, transport: Transport, serverFactory: (h
   await app.register(eventRoutes(ctx));
   await app.register(packageRoutes(ctx));
   await app.register(auditRoutes(ctx));
+  await app.register(trustRoutes(ctx));
+  await app.register(composeRoutes(ctx));
   await app.register(policyRoutes(ctx));
   app.get('/openapi.json', { schema: { summary: 'this document (OpenAPI 3.1)', tags: ['health'] } }, async () => app.swagger());
   await app.ready();

@@ -1,8 +1,11 @@
-// Packages: list, show, and upload-and-install (see package-upload.ts for the streaming and quota).
+// Packages: list, show, upload-and-install (see package-upload.ts for the streaming and quota), and
+// uninstall (uninstallApp, as `bulkhead uninstall`: refused while the app runs or is started).
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
+import { installReport } from '../../packages/install/install-report.js';
 import type { InstalledPackage } from '../../packages/install/installed-packages.js';
+import { uninstallApp, UninstallError } from '../apps/uninstall-app.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError } from './api-errors.js';
 import { AppIdParams, problemResponses, type AppIdParamsT } from './api-schemas.js';
@@ -10,12 +13,24 @@ import { signaturesFromHeader, spoolUpload } from './package-upload.js';
 
 const UploadQuery = Type.Object({
   allowDowngrade: Type.Optional(Type.Boolean({ description: 'install even if the version is not newer than the installed one' })),
+  transferFrom: Type.Optional(Type.String({
+    minLength: 1, maxLength: 200,
+    description: 'hand the app id over from this vendor (its current owner, exactly as recorded) to the package\'s vendor, as `bulkhead install --transfer-from`',
+  })),
 }, { additionalProperties: false });
 
 const InstallResultSchema = Type.Object({
-  appId: Type.String(), version: Type.String(), vendor: Type.String(), digest: Type.String(), installedAt: Type.String(),
+  appId: Type.String(), version: Type.String(), vendor: Type.String(), digest: Type.String(),
+  path: Type.String({ description: 'where the package is unpacked on the device' }), installedAt: Type.String(),
   previousVersion: Type.Union([Type.String(), Type.Null()]),
+  transferredFrom: Type.Union([Type.String(), Type.Null()], { description: 'the vendor the app id was handed over from' }),
   signers: Type.Array(Type.Object({ keyId: Type.String(), vendor: Type.String(), role: Type.String() })),
+  ignoredSignatures: Type.Array(Type.Object({ signatureFile: Type.String({ description: 'signature #N: the Nth Bulkhead-Signature value' }), code: Type.String(), reason: Type.String() })),
+}, { $id: 'InstallResult' });
+
+const UninstallResultSchema = Type.Object({
+  ok: Type.Literal(true), id: Type.String(), version: Type.String(), vendor: Type.String(), digest: Type.String(),
+  storeRemoved: Type.Boolean({ description: 'false when the files were outside the package store and left in place' }),
 });
 
 const publicView = (p: InstalledPackage) => ({ appId: p.appId, version: p.version, vendor: p.vendor, digest: p.digest, installedAt: p.installedAt });
@@ -60,16 +75,31 @@ export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
       let outcome = 'refused';
       try {
         const spooled = await spoolUpload(request.body as NodeJS.ReadableStream as never, ctx.dataDir, ctx.uploads.quota(), declared);
-        const r = await ctx.uploads.install(spooled, signatures, request.query.allowDowngrade ?? false, timings);
+        const r = await ctx.uploads.install(spooled, signatures, { allowDowngrade: request.query.allowDowngrade ?? false, transferFrom: request.query.transferFrom }, timings);
         outcome = 'installed';
         reply.code(201);
-        return {
-          ...publicView(r.installed), previousVersion: r.previous?.version ?? null,
-          signers: r.verified.signers.map((s) => ({ keyId: s.key.keyId, vendor: s.key.vendor, role: s.key.role })),
-        };
+        return installReport(r);
       } finally {
         ctx.metrics.installSeconds.observe({ outcome }, (performance.now() - t0) / 1000);
         if (timings.verifySeconds !== undefined) ctx.metrics.verifySeconds.observe({ outcome }, timings.verifySeconds);
+      }
+    });
+
+    app.delete<{ Params: AppIdParamsT }>('/v1/packages/:id', {
+      schema: {
+        summary: 'uninstall a package, as `bulkhead uninstall`: refused (409) while its app runs or is started; stop it first', tags: ['packages'],
+        params: AppIdParams, response: { 200: UninstallResultSchema, ...problemResponses(403, 404, 409) },
+      },
+    }, async (request) => {
+      const { id } = request.params;
+      try {
+        const r = uninstallApp(ctx.db, ctx.dataDir, ctx.installed, id);
+        const p = r.removed;
+        return { ok: true as const, id: p.appId, version: p.version, vendor: p.vendor, digest: p.digest, storeRemoved: r.storeRemoved };
+      } catch (err) {
+        if (err instanceof UninstallError && err.reason === 'not-installed') throw new ApiError(404, 'BH_ERR_API_NOT_FOUND', err.message, 'params.id');
+        if (err instanceof UninstallError) throw new ApiError(409, 'BH_ERR_API_CONFLICT', err.message, 'params.id');
+        throw err;
       }
     });
   };

@@ -90,7 +90,7 @@ export class PackageUploads {
     return loadDevicePolicy(this.device.dataDir).archive.maxPackedBytes;
   }
 
-  install(spooled: string, signatures: string[], allowDowngrade: boolean, timings: UploadTimings): Promise<InstallResult> {
+  install(spooled: string, signatures: string[], options: { allowDowngrade: boolean; transferFrom?: string }, timings: UploadTimings): Promise<InstallResult> {
     const run = async () => {
       const sigFiles = signatures.map((text, i) => {
         const f = `${spooled}.${i}.minisig`;
@@ -99,15 +99,22 @@ export class PackageUploads {
       });
       const policy = loadDevicePolicy(this.device.dataDir);
       const t0 = performance.now();
+      // The spool names are the daemon's business: a client knows its signatures by their order.
+      const named = (text: string) => sigFiles.reduce((t, f, i) => t.split(f).join(`signature #${i + 1}`), text);
       try {
-        return await installPackage(spooled, {
+        const r = await installPackage(spooled, {
           dataDir: this.device.dataDir, installed: this.device.installed, trust: this.device.trust, policy: policy.signatures,
-          limits: policy.archive, manifestLimits: policy.manifest, allowDowngrade, signatureFiles: sigFiles,
+          limits: policy.archive, manifestLimits: policy.manifest, allowDowngrade: options.allowDowngrade, transferFrom: options.transferFrom, signatureFiles: sigFiles,
           beforeCommit: async (verified, staged) => {
             timings.verifySeconds = (performance.now() - t0) / 1000;
             await preparePackageComponents(verified.manifest, staged, this.device.dataDir);
           },
         });
+        const ignoredSignatures = r.verified.ignoredSignatures.map((i) => ({ ...i, signatureFile: named(i.signatureFile), reason: named(i.reason) }));
+        return { ...r, verified: { ...r.verified, ignoredSignatures } };
+      } catch (err) {
+        if (err instanceof Error) err.message = named(err.message);
+        throw err;
       } finally {
         timings.verifySeconds ??= (performance.now() - t0) / 1000;
         for (const f of [spooled, ...sigFiles]) fs.rmSync(f, { force: true });

@@ -6,7 +6,11 @@ import type { InstalledPackage, InstalledPackages } from '../../packages/install
 import { StoreRemovals } from '../../packages/install/store-removals.js';
 import { AppRecords } from './app-records.js';
 
-export class UninstallError extends Error {}
+export class UninstallError extends Error {
+  constructor(message: string, readonly reason: 'not-installed' | 'running') {
+    super(message);
+  }
+}
 
 export interface UninstallResult { removed: InstalledPackage; storeRemoved: boolean }
 
@@ -18,12 +22,12 @@ export function uninstallApp(db: Database.Database, dataDir: string, installed: 
     const pkg = installed.get(appId);
     if (!pkg) {
       const known = installed.list().map((p) => p.appId);
-      throw new UninstallError(`${appId} is not installed (installed: ${known.join(', ') || 'none'})`);
+      throw new UninstallError(`${appId} is not installed (installed: ${known.join(', ') || 'none'})`, 'not-installed');
     }
     const app = records.app(appId);
     if (app && (app.desired === 'running' || app.actual === 'running' || app.actual === 'starting')) {
       const state = app.actual === 'running' || app.actual === 'starting' ? `it is ${app.actual}` : `it is started (desired state: running, actual: ${app.actual})`;
-      throw new UninstallError(`${appId} cannot be uninstalled while ${state}; stop it first (bulkhead stop ${appId})`);
+      throw new UninstallError(`${appId} cannot be uninstalled while ${state}; stop it first (bulkhead stop ${appId})`, 'running');
     }
     installed.remove(appId);
     records.forget(appId);

@@ -5,13 +5,12 @@
 // loading undici alone costs more than the whole budget (see bench/results/api.md). Anything it does
 // not handle (other verbs, unknown flags, no daemon) returns false and the full CLI runs, which works
 // offline on the data dir.
-import fs from 'node:fs';
-import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import path from 'node:path';
 import type { AppRow, AuditRow, InstanceRow, LogRow, SandboxRow } from '../apps/app-records.js';
 import type { DeviceDrops, ResourceRow } from '../apps/resource-records.js';
 import { defaultDataDir } from '../state/data-dir.js';
 import { appDetailText, auditText, logLine, statusText } from './app-status-text.js';
+import { ApiFailure, failureOf, open, readBody, requestJson, targetOf, Unreachable, type Target } from './api-transport.js';
 import { TOP_LEVEL_HELP } from './top-level-help.js';
 import { VERSION } from './version.js';
 
@@ -66,55 +65,10 @@ export function parseClientArgs(argv: string[]): ClientArgs | undefined {
   return undefined;
 }
 
-class Unreachable extends Error {}
-class ApiFailure extends Error {}
-
-interface Target { options: RequestOptions; https: boolean; explicit: boolean }
-
-function targetOf(a: ClientArgs): Target | undefined {
-  const host = a.host ?? process.env.BULKHEAD_HOST;
-  if (host === undefined) {
-    const socketPath = path.join(a.dataDir ? path.resolve(a.dataDir) : defaultDataDir(), 'bulkhead.sock');
-    return fs.existsSync(socketPath) ? { options: { socketPath }, https: false, explicit: false } : undefined;
-  }
-  if (host.startsWith('unix:')) return { options: { socketPath: host.slice(5) }, https: false, explicit: true };
-  let url: URL;
-  try { url = new URL(host); } catch { url = new URL('invalid:'); }
-  if (url.protocol !== 'https:') throw new ApiFailure(`--host ${host}: expected unix:PATH or https://HOST:PORT (the API has no plaintext TCP mode)`);
-  const read = (flag: string, file: string | undefined) => {
-    if (!file) throw new ApiFailure(`--host ${host} needs --tls-cert, --tls-key and --ca (the device requires a client certificate)`);
-    try { return fs.readFileSync(file); } catch (err) { throw new ApiFailure(`${flag} ${file}: cannot read (${(err as NodeJS.ErrnoException).code})`); }
-  };
-  return {
-    options: {
-      host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443),
-      cert: read('--tls-cert', a.tlsCert), key: read('--tls-key', a.tlsKey), ca: read('--ca', a.ca), minVersion: 'TLSv1.3',
-    } as RequestOptions,
-    https: true, explicit: true,
-  };
-}
-
-async function open(target: Target, urlPath: string): Promise<{ res: IncomingMessage; req: ClientRequest }> {
-  const mod = target.https ? await import('node:https') : await import('node:http');
-  return new Promise((resolve, reject) => {
-    const req = mod.request({ ...target.options, path: urlPath, method: 'GET', headers: { accept: 'application/json', host: 'bulkhead' } }, (res) => resolve({ res, req }));
-    req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new Unreachable(err.code ?? err.message)));
-    req.end();
-  });
-}
-
-async function body(res: IncomingMessage): Promise<unknown> {
-  let text = '';
-  for await (const chunk of res) text += chunk;
-  return JSON.parse(text);
-}
+const dataDirOf = (a: ClientArgs) => (a.dataDir ? path.resolve(a.dataDir) : defaultDataDir());
 
 async function getJson(target: Target, urlPath: string): Promise<unknown> {
-  const { res } = await open(target, urlPath);
-  const data = await body(res) as { detail?: string; code?: string };
-  if ((res.statusCode ?? 500) >= 400) throw new ApiFailure(data.detail ?? `the daemon answered ${res.statusCode}`);
-  return data;
+  return requestJson(target, urlPath);
 }
 
 async function status(target: Target, a: ClientArgs): Promise<void> {
@@ -148,17 +102,14 @@ async function logs(target: Target, a: ClientArgs): Promise<void> {
   const query = new URLSearchParams();
   if (a.tail !== undefined) query.set('tail', a.tail);
   if (a.follow) query.set('follow', 'true');
-  const { res, req } = await open(target, `/v1/apps/${encodeURIComponent(a.positional[0]!)}/logs?${query}`);
-  if ((res.statusCode ?? 500) >= 400) {
-    const data = await body(res) as { detail?: string };
-    throw new ApiFailure(data.detail ?? `the daemon answered ${res.statusCode}`);
-  }
+  const { res, req } = await open(target, `/v1/apps/${encodeURIComponent(a.positional[0]!)}/logs?${query}`, { timeoutMs: a.follow ? 0 : undefined });
+  if ((res.statusCode ?? 500) >= 400) throw await failureOf(res);
   if (!a.follow) {
-    const d = await body(res) as { logs: LogRow[] };
+    const d = JSON.parse(await readBody(res)) as { logs: LogRow[] };
     for (const r of d.logs) process.stdout.write(logLine(r, a.json));
     return;
   }
-  req.setTimeout(0); // a follow may be idle for long; the daemon's heartbeats keep it open
+  // A follow may be idle for long (no timeout above); the daemon's heartbeats keep it open.
   let interrupted = false;
   process.once('SIGINT', () => { interrupted = true; req.destroy(); });
   let pending = '';
@@ -187,7 +138,7 @@ export async function runThinClient(argv: string[]): Promise<boolean> {
     return true;
   }
   try {
-    const target = targetOf(a);
+    const target = targetOf(a, dataDirOf(a));
     if (!target) return false; // no daemon: the offline path reads the data dir
     try {
       await (a.verb === 'status' ? status(target, a) : a.verb === 'audit' ? audit(target, a) : logs(target, a));

@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { ArchiveError, DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../../packages/archive/archive-limits.js';
 import { packPackage, readManifestText } from '../../packages/archive/pack-package.js';
 import { inspectArchive } from '../../packages/archive/safe-archive.js';
+import { installReport, installReportText } from '../../packages/install/install-report.js';
 import { installPackage } from '../../packages/install/package-installer.js';
 import { preparePackageComponents } from '../apps/prepare-package-components.js';
 import { verifyPackageInto } from '../../packages/install/package-verifier.js';
@@ -254,10 +255,8 @@ export function registerPackageCommands(program: Command): void {
             onProgress: progressReporter('verifying'),
             beforeCommit: (verified, staged) => preparePackageComponents(verified.manifest, staged, ctx.dataDir, stepReporter(flags.json)),
           });
-          const i = r.installed;
-          emit(flags.json, { ok: true, ...i, previousVersion: r.previous?.version ?? null, transferredFrom: r.transferredFrom ?? null, ignoredSignatures: r.verified.ignoredSignatures },
-            () => [`installed ${i.appId} ${i.version} from ${i.vendor}${r.previous ? ` (was ${r.previous.version})` : ''}${r.transferredFrom ? ` (app id transferred from ${r.transferredFrom})` : ''}`,
-              ...ignoredLines(r.verified.ignoredSignatures)].join('\n'));
+          const report = installReport(r);
+          emit(flags.json, { ok: true, ...report }, () => installReportText(report));
         });
       } catch (err) {
         throw asCliError(err);

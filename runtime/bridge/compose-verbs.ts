@@ -1,0 +1,97 @@
+// The compose verbs on a prepared request, returning data rather than printing: the CLI (on the
+// device) and the management API (for a remote or local client) run exactly these, and the CLI
+// prints their results with one formatter whichever path produced them.
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { makeDirectoryBeneath, OutsideRootError } from '../../host-apis/capabilities/directory-handle.js';
+import { quoteValue } from '../../packages/quote-value.js';
+import { composeDown, composeLogs, composePs, composeUp, DeployError, type ServiceAction, type ServiceStatus } from './compose-deployer.js';
+import type { PreparedCompose } from './compose-request.js';
+import { ComposeRequestError } from './compose-request.js';
+import type { EnforcedService, Violation } from './container-policy.js';
+import { connectEngine, EngineError } from './engine-connection.js';
+import { loadImageArchive } from './image-archives.js';
+
+export type ComposeVerb = 'check' | 'up' | 'down' | 'ps' | 'logs';
+
+export interface ComposeCheckResult { ok: boolean; vendor: string; warnings: string[]; violations: Violation[]; services: EnforcedService[] }
+export interface ComposeUpResult { ok: true; deployment: string; warnings: string[]; actions: { service: string; action: ServiceAction }[] }
+export interface ComposeDownResult { ok: true; removed: string[] }
+export type ComposePsResult = ServiceStatus[];
+export interface ComposeLogsResult { text: string }
+
+/** A refusal with one of the bridge's codes; `violations` when the isolation policy refused. */
+export class ComposeVerbError extends Error {
+  constructor(readonly code: 'BH_ERR_POLICY' | 'BH_ERR_DEPLOY' | 'BH_ERR_ENGINE', message: string, readonly violations?: Violation[]) {
+    super(message);
+  }
+}
+
+/** The message of a policy refusal: a header and one `- [rule] message` line per violation. */
+export function policyRefusalText(violations: Violation[]): string {
+  return `refused by the isolation policy:\n${violations.map((v) => `  - [${v.rule}] ${v.message}`).join('\n')}`;
+}
+
+export function composeCheck(p: PreparedCompose): ComposeCheckResult {
+  return { ok: p.violations.length === 0, vendor: p.vendor, warnings: p.loaded.warnings, violations: p.violations, services: p.services };
+}
+
+export async function engine(host?: string): Promise<Docker> {
+  try {
+    return await connectEngine(host);
+  } catch (err) {
+    if (err instanceof EngineError) throw new ComposeVerbError('BH_ERR_ENGINE', err.message);
+    throw err;
+  }
+}
+
+export interface UpOptions {
+  dataDir: string;
+  /** Engine socket; default DOCKER_HOST, then the usual sockets. */
+  host?: string;
+  /** Image archives on this machine to load first, beside the package's own. */
+  imageArchives?: string[];
+  onEvent?: (message: string) => void;
+  /** A progress callback for loading one archive, if someone watches. */
+  archiveProgress?: (archive: string) => ((done: number, total: number) => void) | undefined;
+}
+
+export async function composeUpVerb(p: PreparedCompose, options: UpOptions): Promise<ComposeUpResult> {
+  if (p.violations.length) throw new ComposeVerbError('BH_ERR_POLICY', policyRefusalText(p.violations), p.violations);
+  try {
+    makeDirectoryBeneath(p.policy.dataRoot, p.projectDir);
+  } catch (err) {
+    if (err instanceof OutsideRootError) throw new ComposeVerbError('BH_ERR_DEPLOY', `${err.message}; remove the link and run up again`);
+    throw err;
+  }
+  const docker = await engine(options.host);
+  for (const archive of [...p.imageArchives, ...(options.imageArchives ?? [])]) {
+    const image = await loadImageArchive(docker, archive, options.archiveProgress?.(archive)).catch((err: Error) => {
+      throw new ComposeVerbError('BH_ERR_DEPLOY', err.message);
+    });
+    options.onEvent?.(`loaded ${image}`);
+  }
+  try {
+    const r = await composeUp({
+      docker, identity: p.identity, compose: p.loaded.file, enforced: p.services, projectDir: p.projectDir, sourceDir: p.sourceDir,
+      vendorRoot: p.policy.dataRoot, secretsDir: path.join(options.dataDir, 'compose-secrets', p.identity.deployment), onEvent: options.onEvent,
+    });
+    return { ok: true, deployment: p.identity.deployment, warnings: p.loaded.warnings, ...r };
+  } catch (err) {
+    if (err instanceof DeployError) throw new ComposeVerbError('BH_ERR_DEPLOY', err.message);
+    throw err;
+  }
+}
+
+export async function composeDownVerb(p: PreparedCompose, host?: string): Promise<ComposeDownResult> {
+  return { ok: true, removed: await composeDown(await engine(host), p.identity, p.loaded.file) };
+}
+
+export async function composePsVerb(p: PreparedCompose, host?: string): Promise<ComposePsResult> {
+  return composePs(await engine(host), p.identity, p.loaded.file);
+}
+
+export async function composeLogsVerb(p: PreparedCompose, service: string | undefined, tail: number, host?: string): Promise<ComposeLogsResult> {
+  if (service && !p.loaded.file.services[service]) throw new ComposeRequestError(`no service ${quoteValue(service)} in ${p.file}`);
+  return { text: await composeLogs(await engine(host), p.identity, service, tail) };
+}
