@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROVIDED_INTERFACES } from '../../host-apis/components/component-imports.js';
+import { directHostImports } from './direct-host-imports.js';
 
 export class ComponentPrepareError extends Error {}
 
@@ -22,7 +23,7 @@ const ENTRY = 'component.mjs';
 const PROVIDED = new Set<string>(PROVIDED_INTERFACES);
 // Bumped whenever what is stored changes (transpiler version, the rewrite below), so an old cache
 // entry is never used with a newer host.
-const CACHE_FORMAT = 'v2';
+const CACHE_FORMAT = 'v3';
 
 export function componentCacheDir(dataDir: string, digest: string): string {
   return path.join(dataDir, 'components', `${digest.replace(':', '-')}.${CACHE_FORMAT}`);
@@ -33,9 +34,13 @@ export function componentCacheDir(dataDir: string, digest: string): string {
 // config.get, measured). The stored bindings never log, so the check becomes a plain return.
 const DEBUG_CHECK = 'if (!globalThis?.process?.env?.JCO_DEBUG) { return; }';
 
-function withoutDebugLookups(source: Uint8Array): Uint8Array {
-  const text = Buffer.from(source).toString('utf8');
-  return text.includes(DEBUG_CHECK) ? Buffer.from(text.replace(DEBUG_CHECK, 'return;')) : source;
+function withoutDebugLookups(text: string): string {
+  return text.includes(DEBUG_CHECK) ? text.replace(DEBUG_CHECK, 'return;') : text;
+}
+
+/** The bindings as stored: no debug lookups, sync host imports called directly (direct-host-imports.ts). */
+function storedBindings(source: Uint8Array): string {
+  return directHostImports(withoutDebugLookups(Buffer.from(source).toString('utf8'))).source;
 }
 
 /** Transpiles `bytes` unless the cache already holds it; refuses imports the host does not provide. */
@@ -64,7 +69,7 @@ export async function prepareComponent(bytes: Uint8Array, dataDir: string, sourc
   try {
     for (const [name, content] of Object.entries(out.files)) {
       if (name.includes('/') || name.endsWith('.d.ts')) continue; // type declarations are not needed at run time
-      if (name === 'component.js') fs.writeFileSync(path.join(staging, ENTRY), withoutDebugLookups(content));
+      if (name === 'component.js') fs.writeFileSync(path.join(staging, ENTRY), storedBindings(content));
       else fs.writeFileSync(path.join(staging, name), content);
     }
     const meta = { imports: out.imports, exports: out.exports.map(([name]) => name) };

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { directHostImports } from '../../runtime/apps/direct-host-imports.js';
 import { runCli, sample, tempDir } from '../support/paths.js';
 
 const tourCore = sample('interop-c/build/wasi-tour.wasm');
@@ -48,6 +49,32 @@ test('the transpiled component is cached by digest: the second run does not tran
   assert.is(r.code, 0);
   assert.is(fs.readdirSync(path.join(dataDir, 'components')).length, before);
   assert.ok(fs.existsSync(path.join(dataDir, 'components', fs.readdirSync(path.join(dataDir, 'components'))[0]!, 'component.mjs')));
+});
+
+test('stored bindings call every sync host import directly; an import lowered async is left as jco made it', async () => {
+  // The interop test above ran (and so exercised) these bindings: stdio, files, clocks, random, exit.
+  const dirs = fs.readdirSync(path.join(dataDir, 'components')).map((d) => path.join(dataDir, 'components', d, 'component.mjs'));
+  const stored = dirs.map((f) => fs.readFileSync(f, 'utf8'));
+  for (const source of stored) {
+    const trampolines = source.match(/const _trampoline\d+ = function/g)?.length ?? 0;
+    assert.ok(trampolines > 0);
+    assert.is(source.match(/let trampoline(\d+) = _trampoline\1;/g)?.length, trampolines, 'every host import is a direct call');
+    assert.not.match(source, /componentIdx: -1,/, 'no per-call host task is left');
+  }
+  // The same rewrite on jco's output with one lowering marked async: that import keeps its task code.
+  const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
+  const out = await transpileBytes(fs.readFileSync(tourComponent), { name: 'component', instantiation: 'async' });
+  const original = Buffer.from(out.files['component.js']!).toString('utf8');
+  const lowering = /let trampoline(\d+) = _trampoline\1\.manuallyAsync \? [^;]*?isAsync: false,/;
+  const n = original.match(lowering)![1]!;
+  const marked = original.replace(lowering, (m) => m.replace(/isAsync: false,$/, 'isAsync: true,'));
+  const all = directHostImports(original);
+  const partial = directHostImports(marked);
+  assert.is(partial.direct, all.direct - 1);
+  assert.match(partial.source, new RegExp(`let trampoline${n} = _trampoline${n}\\.manuallyAsync \\? `));
+  assert.not.match(all.source, new RegExp(`let trampoline${n} = _trampoline${n}\\.manuallyAsync`));
+  // And a shape it does not know (a newer jco) is left whole.
+  assert.is(directHostImports(original.replaceAll('const hostProvided = true;', 'const hostProvided = 1;')).direct, 0);
 });
 
 test('hostile: a spinning component is stopped by --timeout (exit 124)', async () => {
