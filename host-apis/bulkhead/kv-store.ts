@@ -6,12 +6,26 @@ export const MAX_KEY_BYTES = 256;
 
 export class QuotaExceeded extends Error {}
 
+// The read cache: what SQLite returned for recent gets (a value or its absence), so a guest reading
+// the same keys in a loop does not pay a query each time (~3.5 us, against ~0.1 us from the map).
+// Only small values, bounded in entries and bytes; the oldest go first.
+const CACHE_ENTRIES = 1024;
+const CACHE_BYTES = 256 * 1024;
+const CACHE_VALUE_MAX = 4096;
+const cacheId = (namespace: string, key: string) => `${namespace.length}:${namespace}${key}`;
+
 export class KvStore {
   readonly #get: Database.Statement<[string, string], { value: Buffer }>;
   readonly #usage: Database.Statement<[string], { bytes: number }>;
   readonly #set: (namespace: string, key: string, value: Uint8Array, quota: number) => void;
   readonly #delete: (namespace: string, key: string) => void;
   readonly #list: Database.Statement<[string, string, string], { key: string }>;
+  // Keyed by cacheId() (the namespace's length first, so no two namespace/key pairs share an id).
+  // Correct because a namespace is only ever written through the one
+  // KvStore of its vendor's sandbox (namespaces are `<vendor>/...`, one sandbox per vendor), and
+  // every write below updates the entry after its transaction commits.
+  readonly #cache = new Map<string, Uint8Array | null>();
+  #cacheBytes = 0;
 
   constructor(readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS kv_entries (
@@ -46,9 +60,33 @@ export class KvStore {
     }).immediate;
   }
 
+  /** The value (the caller must not modify it: it may be the cached copy), or undefined. */
   get(namespace: string, key: string): Uint8Array | undefined {
+    const id = cacheId(namespace, key);
+    const hit = this.#cache.get(id);
+    if (hit !== undefined) return hit ?? undefined;
     const row = this.#get.get(namespace, key);
-    return row ? new Uint8Array(row.value) : undefined;
+    const value = row ? new Uint8Array(row.value) : null;
+    this.#remember(id, value);
+    return value ?? undefined;
+  }
+
+  #forget(id: string): void {
+    const old = this.#cache.get(id);
+    if (old === undefined) return;
+    this.#cacheBytes -= id.length + (old?.length ?? 0);
+    this.#cache.delete(id);
+  }
+
+  #remember(id: string, value: Uint8Array | null): void {
+    this.#forget(id);
+    const size = id.length + (value?.length ?? 0);
+    if ((value?.length ?? 0) > CACHE_VALUE_MAX) return;
+    while (this.#cache.size >= CACHE_ENTRIES || (this.#cache.size > 0 && this.#cacheBytes + size > CACHE_BYTES)) {
+      this.#forget(this.#cache.keys().next().value!);
+    }
+    this.#cache.set(id, value);
+    this.#cacheBytes += size;
   }
 
   usage(namespace: string): number {
@@ -57,11 +95,18 @@ export class KvStore {
 
   /** Throws QuotaExceeded (and writes nothing) when the namespace would exceed `quota` bytes. */
   set(namespace: string, key: string, value: Uint8Array, quota: number): void {
+    const id = cacheId(namespace, key);
+    // Forgotten first: if the write fails half-way (I/O error), the next get asks SQLite.
+    this.#forget(id);
     this.#set(namespace, key, value, quota);
+    if (value.length <= CACHE_VALUE_MAX) this.#remember(id, new Uint8Array(value));
   }
 
   delete(namespace: string, key: string): void {
+    const id = cacheId(namespace, key);
+    this.#forget(id);
     this.#delete(namespace, key);
+    this.#remember(id, null);
   }
 
   keys(namespace: string, prefix: string): string[] {

@@ -296,16 +296,20 @@ export class AppHost {
 
   #onSandboxMessage(m: FromSandbox): void {
     if (m.type === 'stats') return; // answered by VendorSandbox.stats()
-    const inst = this.#instances.get(m.instanceId);
-    if (!inst) return;
-    switch (m.type) {
-      case 'log': {
-        const row = { appId: inst.appId, component: inst.component, at: isoTime(m.at), level: m.level, message: m.message, fields: m.fields };
+    if (m.type === 'logs') {
+      for (const r of m.records) {
+        const inst = this.#instances.get(r.instanceId);
+        if (!inst) continue;
+        const row = { appId: inst.appId, component: inst.component, at: isoTime(r.at), level: r.level, message: r.message, fields: r.fields };
         this.#pendingLogs.push(row);
         if (this.#pendingLogs.length >= 500) this.flushLogs();
         this.options.onEvent?.({ kind: 'log', row });
-        break;
       }
+      return;
+    }
+    const inst = this.#instances.get(m.instanceId);
+    if (!inst) return;
+    switch (m.type) {
       case 'audit':
         this.#audit(inst, m.denial);
         break;

@@ -69,13 +69,16 @@ export type InstanceEnd =
 
 export type FromSandbox =
   | ({ type: 'state'; instanceId: string; at: number } & InstanceEnd)
-  | { type: 'log'; instanceId: string; level: LogLevel; message: string; fields: Record<string, string>; at: number }
+  /** Log records of the sandbox's instances, in order (batched: see vendor-sandbox-worker.ts). */
+  | { type: 'logs'; records: LogEntry[] }
   | { type: 'audit'; instanceId: string; denial: DenialReport; at: number }
   | { type: 'publish'; instanceId: string; topic: string; payload: Uint8Array }
   /** The instance has handled a delivered message: the bus may send it the next one. */
   | { type: 'delivered'; instanceId: string }
   | { type: 'subscribe'; instanceId: string; pattern: string }
   | { type: 'stats'; stats: SandboxStats };
+
+export interface LogEntry { instanceId: string; level: LogLevel; message: string; fields: Record<string, string>; at: number }
 
 /** Memory of one sandbox thread's isolate (wasm memories are external ArrayBuffers). */
 export interface SandboxStats { heapUsed: number; external: number; instances: number }

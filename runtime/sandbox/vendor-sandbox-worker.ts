@@ -25,7 +25,7 @@ import { runGuest } from './guest-run.js';
 import { capMemory } from './wasm-binary.js';
 import type { NetBroker } from '../../host-apis/net/net-broker.js';
 import { SyncCaller } from './sync-call.js';
-import type { FromSandbox, InstanceEnd, InstanceSpec, NetCall, SandboxInit, ToSandbox } from './vendor-sandbox-protocol.js';
+import type { FromSandbox, InstanceEnd, InstanceSpec, LogEntry, NetCall, SandboxInit, ToSandbox } from './vendor-sandbox-protocol.js';
 
 const init = workerData as SandboxInit;
 const port = parentPort!;
@@ -50,7 +50,44 @@ function netBroker(instanceId: string): NetBroker {
     http: call('http') as NetBroker['http'],
   };
 }
-const post = (m: FromSandbox) => port.postMessage(m);
+
+// Log records leave in batches: one postMessage per record cost more than the rest of log.write.
+// A record after a quiet spell (LOG_BATCH_MS) goes at once, so a guest's last words before it
+// spins until it is stopped are kept; during a burst a batch goes when it holds LOG_BATCH records,
+// when its first is LOG_BATCH_MS old, when the thread gets back to its event loop, and before any
+// other message, so the supervisor sees everything in the order it happened. What a forced stop
+// (CPU or call time limit, a crash) can lose is the tail of a burst: its last LOG_BATCH_MS, at
+// most LOG_BATCH - 1 records.
+const LOG_BATCH = 64;
+const LOG_BATCH_MS = 20;
+let logBatch: LogEntry[] = [];
+let logBatchSince = 0;
+let lastLogAt = -Infinity;
+function flushLogs(): void {
+  if (logBatch.length === 0) return;
+  const records = logBatch;
+  logBatch = [];
+  port.postMessage({ type: 'logs', records } satisfies FromSandbox);
+}
+function postLog(entry: LogEntry): void {
+  const now = performance.now();
+  const quiet = now - lastLogAt >= LOG_BATCH_MS;
+  lastLogAt = now;
+  if (logBatch.length === 0 && quiet) {
+    port.postMessage({ type: 'logs', records: [entry] } satisfies FromSandbox);
+    return;
+  }
+  if (logBatch.length === 0) {
+    logBatchSince = now;
+    setImmediate(flushLogs);
+  }
+  logBatch.push(entry);
+  if (logBatch.length >= LOG_BATCH || now - logBatchSince >= LOG_BATCH_MS) flushLogs();
+}
+const post = (m: FromSandbox) => {
+  flushLogs();
+  port.postMessage(m);
+};
 
 // The kv API must answer synchronously, so the sandbox has its own connection to the device DB.
 const db = new Database(init.databasePath);
@@ -166,7 +203,7 @@ async function start(spec: InstanceSpec): Promise<void> {
   const auditLimiter = createAuditLimiter((denial) => post({ type: 'audit', instanceId: id, denial, at: at() }), auditLimits);
   const audit = auditLimiter.audit;
   const resources = ledger.instance(id, (resource, attempted, reason) => audit({ capability: `limits.${resource}`, attempted, reason }), spec.resourceCells);
-  const toLog = (r: Parameters<Parameters<typeof createLog>[0]>[0]) => post({ type: 'log', instanceId: id, ...r, at: at() });
+  const toLog = (r: Parameters<Parameters<typeof createLog>[0]>[0]) => postLog({ instanceId: id, level: r.level, message: r.message, fields: r.fields, at: at() });
   // Two budgets: a flood through the log API cannot silence the std streams, nor the other way.
   const log = createLog(toLog, spec.logLimits, audit);
   const streamLog = createLog(toLog, spec.logLimits, audit);

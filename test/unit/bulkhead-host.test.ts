@@ -42,6 +42,37 @@ test('kv: namespaces are separate even in one database', () => {
   assert.equal(b.listKeys(''), []);
 });
 
+test('kv read cache: every get after a write, a refused write or a delete sees what SQLite holds', () => {
+  const file = `${tempDir()}/state.db`;
+  const s = new KvStore(new Database(file));
+  const fresh = () => new KvStore(new Database(file)); // no cache: what is on disk
+  const kv = createKv(s, { namespace: 'C/app', quotaBytes: 64 * 1024 }, () => {});
+  const text = (v: Uint8Array | undefined) => (v ? new TextDecoder().decode(v) : undefined);
+  assert.is(kv.get('k'), undefined); // the absence is cached too
+  kv.set('k', bytes('one'));
+  assert.is(text(kv.get('k')), 'one');
+  const written = bytes('two');
+  kv.set('k', written);
+  written[0] = 0x58; // the guest's buffer changing later changes nothing stored
+  assert.is(text(kv.get('k')), 'two');
+  assert.is(text(fresh().get('C/app', 'k')), 'two');
+  // Refused for the quota: the old value stays, in the cache as on disk.
+  assert.equal((payloadOf(() => kv.set('k', new Uint8Array(70 * 1024))) as { tag: string }).tag, 'quota-exceeded');
+  assert.is(text(kv.get('k')), 'two');
+  // Bigger than what is cached: read through to SQLite, and replaces a cached small value.
+  kv.set('k', new Uint8Array(8000).fill(7));
+  assert.is(kv.get('k')!.length, 8000);
+  kv.delete('k');
+  assert.is(kv.get('k'), undefined);
+  assert.is(fresh().get('C/app', 'k'), undefined);
+  // Namespace and key are not simply joined: ("C/ap", "pk") is not ("C/app", "k").
+  kv.set('k', bytes('mine'));
+  assert.is(s.get('C/ap', 'pk'), undefined);
+  // Many keys: the cache stays bounded and every value stays right.
+  for (let i = 0; i < 3000; i++) kv.set(`n${i}`, bytes(String(i)));
+  for (let i = 0; i < 3000; i += 7) assert.is(text(kv.get(`n${i}`)), String(i));
+});
+
 test('kv: the quota counts keys and values, allows overwrites that shrink, refuses and audits growth past it', () => {
   const s = store();
   const audit: DenialReport[] = [];
