@@ -51,7 +51,7 @@ const upToHealthy: number[] = [];
 progress('up to healthy');
 for (let i = 0; i < N; i++) {
   const t0 = performance.now();
-  await composeUp({ docker, identity, compose: healthy.file, enforced: healthy.services, projectDir: root, sourceDir: root, vendorRoot: root, secretsDir: path.join(root, '.secrets') });
+  await composeUp({ docker, identity, compose: healthy.file, enforced: healthy.services, projectDir: root, sourceDir: root, vendorRoot: root, dataDir: root, secretsDir: path.join(root, '.secrets') });
   await waitHealthy(docker.getContainer(containerName(identity.deployment, 'web')), healthCheckOf(healthy.file.services.web!)!, 30_000);
   upToHealthy.push(performance.now() - t0);
   await composeDown(docker, identity, healthy.file);
@@ -63,7 +63,7 @@ const bridgeStart: number[] = [];
 const bridgeStop: number[] = [];
 for (let i = 0; i < N; i++) {
   let t0 = performance.now();
-  await composeUp({ docker, identity, compose: plain.file, enforced: plain.services, projectDir: root, sourceDir: root, vendorRoot: root, secretsDir: path.join(root, '.secrets') });
+  await composeUp({ docker, identity, compose: plain.file, enforced: plain.services, projectDir: root, sourceDir: root, vendorRoot: root, dataDir: root, secretsDir: path.join(root, '.secrets') });
   bridgeStart.push(performance.now() - t0);
   t0 = performance.now();
   await composeDown(docker, identity, plain.file);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { makeDirectoryBeneath, OutsideRootError } from '../../host-apis/capabilities/directory-handle.js';
+import { BindMountError, pinServiceBinds, releasePins } from './bind-mounts.js';
 import type { ComposeFile } from './compose-file.js';
 import type { EnforcedService } from './container-policy.js';
 import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
@@ -86,6 +86,8 @@ export interface DeployContext {
   projectDir: string;
   /** The vendor's data root: bind-mount directories are created beneath it, never through a link. */
   vendorRoot: string;
+  /** The data dir: bind sources are handed to the engine as pins in its bind-pins/ (bind-mounts.ts). */
+  dataDir: string;
   /** Where file secrets/configs are copied: the daemon's own, out of every vendor's reach. */
   secretsDir: string;
   /** Directory the compose file came from: file-based secrets/configs are read relative to it. */
@@ -158,6 +160,7 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
   const existing = await ownedContainers(docker, identity);
   const byName = new Map(existing.map((c) => [c.Names[0]!.replace(/^\//, ''), c]));
   const actions: UpResult['actions'] = [];
+  const pins = new Set<string>();
 
   for (const name of order) {
     const service = compose.services[name]!;
@@ -178,26 +181,25 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
         if (r.StatusCode !== 0) throw new DeployError(`exited with code ${r.StatusCode}; ${name} needs it to complete successfully`, dep);
       }
     }
-    for (const m of enforced.mounts) {
-      if (m.type !== 'bind') continue;
-      // Created by the daemon on the vendor's behalf: beneath its root, through no link it planted.
-      // (The engine resolves the path again when it mounts; see README "Security".)
-      try {
-        makeDirectoryBeneath(ctx.vendorRoot, m.source!);
-      } catch (err) {
-        if (err instanceof OutsideRootError) throw new DeployError(`bind mount ${m.source}: ${err.message}`, name);
-        throw err;
-      }
+    let withPins: EnforcedService;
+    let freshPin: boolean;
+    try {
+      ({ enforced: withPins, fresh: freshPin } = pinServiceBinds(ctx, enforced, pins));
+    } catch (err) {
+      if (err instanceof BindMountError) throw new DeployError(`bind mount: ${err.message}`, name);
+      throw err;
     }
     const cname = containerName(identity.deployment, name);
-    const options = containerCreateOptions(identity, cname, service, enforced, volumeName, fileMounts(ctx, service));
+    const options = containerCreateOptions(identity, cname, service, withPins, volumeName, fileMounts(ctx, service));
     const current = byName.get(cname);
     byName.delete(cname);
     if (current && current.Labels[LABEL.specHash] === options.Labels![LABEL.specHash]) {
-      if (current.State === 'running') {
+      if (current.State === 'running' && !freshPin) {
         actions.push({ service: name, action: 'unchanged' });
         continue;
       }
+      // A pin made again (after a host reboot emptied it) reaches a running container only by a restart.
+      if (current.State === 'running') await docker.getContainer(current.Id).stop({ t: 10 });
       await startContainer(docker.getContainer(current.Id), name);
       actions.push({ service: name, action: 'started' });
       continue;
@@ -223,6 +225,7 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
     await docker.getContainer(c.Id).remove({ force: true });
     actions.push({ service: c.Labels[LABEL.service] ?? cname, action: 'removed' });
   }
+  releasePins(ctx.dataDir, identity.deployment, pins);
   return { actions };
 }
 
@@ -239,7 +242,7 @@ function describeEngineError(err: unknown, image?: string): string {
   const e = err as { statusCode?: number; json?: { message?: string }; message: string };
   const message = e.json?.message ?? e.message;
   if (e.statusCode === 404 && image) return `image ${image} is not on this device; ship it as an image archive in the package or pull it first (${message})`;
-  if (/address already in use|port is already allocated|bind/i.test(message)) return `port already taken: ${message}`;
+  if (/address already in use|port is already allocated/i.test(message)) return `port already taken: ${message}`;
   return message;
 }
 

@@ -60,6 +60,8 @@ export interface PreparedCompose {
   /** The file's name for messages. */
   file: string;
   imageArchives: string[];
+  /** The device's data dir (daemon-owned state such as bind-mount pins lives there). */
+  dataDir: string;
 }
 
 /**
@@ -130,7 +132,7 @@ export function prepareCompose(request: ComposeRequest, device: DeviceForCompose
   const projectDir = path.join(policy.dataRoot, 'deployments', project);
   const { violations, services } = applyContainerPolicy(loaded.file, policy, projectDir);
   const identity = { vendor, project, app: request.app ?? project, deployment: deploymentName(vendor, project), network: vendorNetworkName(vendor) };
-  return { loaded, policy, violations, services, identity, projectDir, sourceDir: sourceDir!, vendor, file, imageArchives };
+  return { loaded, policy, violations, services, identity, projectDir, sourceDir: sourceDir!, vendor, file, imageArchives, dataDir: device.dataDir };
 }
 
 function dotEnvBeside(dir: string): { name: string; text: string } | undefined {

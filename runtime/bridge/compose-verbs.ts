@@ -11,6 +11,7 @@ import { ComposeRequestError } from './compose-request.js';
 import type { EnforcedService, Violation } from './container-policy.js';
 import { connectEngine, EngineError } from './engine-connection.js';
 import { loadImageArchive } from './image-archives.js';
+import { BindMountError, deploymentHasContainers, releaseOrphanPins, releasePins } from './bind-mounts.js';
 
 export type ComposeVerb = 'check' | 'up' | 'down' | 'ps' | 'logs';
 
@@ -74,17 +75,27 @@ export async function composeUpVerb(p: PreparedCompose, options: UpOptions): Pro
   try {
     const r = await composeUp({
       docker, identity: p.identity, compose: p.loaded.file, enforced: p.services, projectDir: p.projectDir, sourceDir: p.sourceDir,
-      vendorRoot: p.policy.dataRoot, secretsDir: path.join(options.dataDir, 'compose-secrets', p.identity.deployment), onEvent: options.onEvent,
+      vendorRoot: p.policy.dataRoot, dataDir: p.dataDir, secretsDir: path.join(options.dataDir, 'compose-secrets', p.identity.deployment), onEvent: options.onEvent,
     });
     return { ok: true, deployment: p.identity.deployment, warnings: p.loaded.warnings, ...r };
   } catch (err) {
-    if (err instanceof DeployError) throw new ComposeVerbError('BH_ERR_DEPLOY', err.message);
+    if (err instanceof DeployError || err instanceof BindMountError) throw new ComposeVerbError('BH_ERR_DEPLOY', err.message);
     throw err;
   }
 }
 
 export async function composeDownVerb(p: PreparedCompose, host?: string): Promise<ComposeDownResult> {
-  return { ok: true, removed: await composeDown(await engine(host), p.identity, p.loaded.file) };
+  const docker = await engine(host);
+  const removed = await composeDown(docker, p.identity, p.loaded.file);
+  try {
+    releasePins(p.dataDir, p.identity.deployment);
+    // Pins a crashed `up` or a removed-by-hand deployment left behind.
+    await releaseOrphanPins(p.dataDir, (d) => deploymentHasContainers(docker, d));
+  } catch (err) {
+    if (err instanceof BindMountError) throw new ComposeVerbError('BH_ERR_DEPLOY', err.message);
+    throw err;
+  }
+  return { ok: true, removed };
 }
 
 export async function composePsVerb(p: PreparedCompose, host?: string): Promise<ComposePsResult> {
