@@ -17,7 +17,11 @@ export interface DeviceProperties {
   cpus: { cores: number; architecture?: CpuArchitecture }[];
   /** Binary units, e.g. "15953Mi": memory the device has for apps. */
   memory: string;
-  /** Binary units: free space of the file system holding the data dir (where packages and app data go). */
+  /**
+   * Binary units: the size of the file system holding the data dir (where packages and app data
+   * go). Its size, not its free space: that moves with every write, and the report (which the WFM
+   * places by) would change all the time.
+   */
   storage: string;
   peripherals: { type: 'gpu' | 'display' | 'camera' | 'microphone' | 'speaker'; manufacturer?: string; model?: string }[];
   interfaces: { type: 'ethernet' | 'wifi' | 'cellular' | 'bluetooth' | 'usb' | 'canbus' | 'rs232' }[];
@@ -29,7 +33,7 @@ export interface DeviceProperties {
 export interface DeviceFacts { properties: DeviceProperties; labels: Record<string, LabelValue> }
 
 /** The label by which a WFM (or an eligibility rule) knows the device runs Bulkhead's WebAssembly apps. */
-export const WASM_RUNTIME_LABEL = 'bulkhead.dev/wasm-runtime';
+export const WASM_RUNTIME_LABEL = 'bulkhead.dev/wasm-apps';
 
 export interface DeviceFactsOptions {
   /** The device id the device was joined with (Margo DeviceId). */
@@ -79,10 +83,10 @@ function interfaces(): DeviceProperties['interfaces'] {
   return out;
 }
 
-function freeStorageBytes(dir: string): number {
+function storageBytes(dir: string): number {
   try {
     const s = fs.statfsSync(dir);
-    return s.bavail * s.bsize;
+    return s.blocks * s.bsize;
   } catch {
     return 0;
   }
@@ -98,7 +102,7 @@ export function gatherDeviceFacts(options: DeviceFactsOptions): DeviceFacts {
       serialNumber: options.serialNumber ?? dmi('product_serial') ?? 'unknown',
       cpus: [{ cores: os.availableParallelism(), ...(arch ? { architecture: arch } : {}) }],
       memory: `${Math.floor(os.totalmem() / MI)}Mi`,
-      storage: `${Math.floor(freeStorageBytes(options.dataDir) / MI)}Mi`,
+      storage: `${Math.floor(storageBytes(options.dataDir) / MI)}Mi`,
       peripherals: [],
       interfaces: interfaces(),
       otelCollector: false,

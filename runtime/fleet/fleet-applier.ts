@@ -154,6 +154,9 @@ class FleetApplier implements DeploymentApplier {
     try {
       await this.#install(id, deployment, policy, facts, reporter, signal);
     } catch (err) {
+      // Stopped (a newer manifest was adopted, or the daemon stops): nothing failed. The row keeps
+      // its unfinished state, and the next converge takes the deployment up from there.
+      if (signal?.aborted) return;
       const error = asDeploymentError(err, reporter.source);
       // Components that got as far as installed stay so (a later compose component failed).
       for (const c of reporter.components.values()) if (c.state !== 'installed') reporter.set([c.name], 'failed', error);
@@ -292,6 +295,7 @@ class FleetApplier implements DeploymentApplier {
     try {
       await this.#removeApp(row, signal);
     } catch (err) {
+      if (signal?.aborted) return;
       const error = asDeploymentError(err, row.deploymentId);
       reporter.set(names, 'failed', error);
       reporter.emit('failed', error);

@@ -42,6 +42,15 @@ const containerEnv = (name: string): string[] => JSON.parse(execFileSync('podman
 const containerId = (name: string): string => execFileSync('podman', ['inspect', name, '--format', '{{.Id}}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 const containerExists = (name: string): boolean => { try { containerId(name); return true; } catch { return false; } };
 const webContainer = (appId: string) => containerName(packageComposeIdentity(vendorId(GLOBEX), appId, 'web').deployment, 'web');
+/** The app's log rows reach the database in batches, a moment after its state does. */
+async function eventually<T>(fn: () => T, ok: (v: T) => boolean, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const publishedLogs = (appId: string) => new AppRecords(device.db).logs(appId).filter((l) => l.message === 'filtered sensor readings').map((l) => l.fields.published);
 
 let wasmRepo = '';
@@ -93,14 +102,16 @@ test('a wasm app and a compose app deploy from the registry; each transition is 
   assert.is(device.installed.get('fleet-filter')?.vendor, ACME);
   assert.is(device.installed.get('fleet-greeter')?.vendor, GLOBEX);
   // The job ran with the deployment's value (12 samples: 2 spikes dropped, 10 published).
-  assert.equal(publishedLogs('fleet-filter'), ['10']);
+  assert.equal(await eventually(() => publishedLogs('fleet-filter'), (l) => l.length >= 1), ['10']);
   assert.ok(containerEnv(webContainer('fleet-greeter')).includes('GREETING=hello'));
 });
 
 test('the same list again changes nothing and reports nothing', async () => {
   const before = containerId(webContainer('fleet-greeter'));
   const history = (device.db.prepare('SELECT COUNT(*) AS n FROM install_history').get() as { n: number }).n;
+  const generation = new AppRecords(device.db).app('fleet-filter')!.generation;
   const reports = await device.converge([adoptedSpec(wasmSpec()), adoptedSpec(composeSpec())]);
+  assert.is(new AppRecords(device.db).app('fleet-filter')!.generation, generation, 'the app was not started again');
   assert.equal(reports, []);
   assert.is(containerId(webContainer('fleet-greeter')), before, 'the container was left alone');
   assert.is((device.db.prepare('SELECT COUNT(*) AS n FROM install_history').get() as { n: number }).n, history);
@@ -114,7 +125,7 @@ test('a changed parameter restarts the wasm app with the new config value and re
   ]);
   assert.equal(states(reports, 'dep-wasm'), ['pending', 'installing', 'installed']);
   assert.equal(states(reports, 'dep-compose'), ['pending', 'installing', 'installed']);
-  assert.equal(publishedLogs('fleet-filter'), ['10', '16'], '20 samples: 4 spikes dropped, 16 published');
+  assert.equal(await eventually(() => publishedLogs('fleet-filter'), (l) => l.length >= 2), ['10', '16'], '20 samples: 4 spikes dropped, 16 published');
   assert.ok(containerEnv(webContainer('fleet-greeter')).includes('GREETING=bonjour'));
 });
 
@@ -257,6 +268,44 @@ test('kill -9 in the middle of a removal: the next converge completes it', async
   assert.equal(states(reports, 'dep-crash'), ['removed'], 'removing was already reported; only removed is new');
   assert.is(new InstalledPackages(device.db, dataDir).get('fleet-greeter'), undefined);
   assert.is((device.db.prepare("SELECT COUNT(*) AS n FROM fleet_deployments WHERE deployment_id = 'dep-crash'").get() as { n: number }).n, 0);
+});
+
+test('an app id that another vendor owns is refused by the installer\'s ownership rule', async () => {
+  // fleet-greeter was Globex's (uninstalled since: ownership outlives uninstall). ACME signs its own.
+  const repo = await publish(registry.address, composePackage('fleet-greeter', '3.0.0', ACME, BUSYBOX_IMAGE), acme, { id: 'fleet-greeter', version: '3.0.0', vendor: ACME });
+  const wasm = adoptedSpec(wasmSpec({ parameters: { samples: { value: 20, targets: [{ pointer: 'samples', components: ['filter'] }] } } }));
+  const reports = await device.converge([wasm, adoptedSpec(composeSpec({ id: 'dep-owned', repository: repo, revision: '3.0.0' }))]);
+  const r = last(reports, 'dep-owned');
+  assert.is(r.state, 'failed');
+  assert.is(r.error!.code, 'BH_ERR_APP_OWNED');
+  assert.match(r.error!.message, /app id fleet-greeter belongs to "Globex Analytics"/);
+  assert.is(device.installed.get('fleet-greeter'), undefined);
+  await device.converge([wasm]);
+});
+
+test('an aborted converge changes and reports nothing', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  const seen: DeploymentStatusReport[] = [];
+  await device.applier.converge([adoptedSpec(composeSpec({ id: 'dep-aborted' }))], (r) => seen.push(r), controller.signal);
+  assert.equal(seen, []);
+  assert.is(device.installed.get('fleet-greeter'), undefined);
+});
+
+test('a new revision restarts the app on the new version; an older one is refused (no downgrade through the fleet)', async () => {
+  const repo2 = await publish(registry.address, sensorFilterPackage('fleet-filter', '2.0.0', ACME), acme, { id: 'fleet-filter', version: '2.0.0', vendor: ACME });
+  const samples20 = { samples: { value: 20, targets: [{ pointer: 'samples', components: ['filter'] }] } };
+  const runs = publishedLogs('fleet-filter').length;
+  const up = await device.converge([adoptedSpec(wasmSpec({ repository: repo2, revision: '2.0.0', parameters: samples20 }))]);
+  assert.equal(states(up, 'dep-wasm'), ['pending', 'installing', 'installed']);
+  assert.is(device.installed.get('fleet-filter')!.version, '2.0.0');
+  assert.equal((await eventually(() => publishedLogs('fleet-filter'), (l) => l.length > runs)).slice(runs), ['16'], 'the app ran again, on the new version, with the same values');
+  const down = await device.converge([adoptedSpec(wasmSpec({ parameters: samples20 }))]);
+  const r = last(down, 'dep-wasm');
+  assert.is(r.state, 'failed');
+  assert.is(r.error!.code, 'BH_ERR_ROLLBACK');
+  assert.is(device.installed.get('fleet-filter')!.version, '2.0.0');
+  assert.is(publishedLogs('fleet-filter').length, runs + 1, 'nothing ran');
 });
 
 test.run();
