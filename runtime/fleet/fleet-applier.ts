@@ -197,7 +197,7 @@ class FleetApplier implements DeploymentApplier {
     }
     crashPoint('fleet-claimed', appId);
 
-    const { pkg, values } = await this.#installPackage(d, ref, policy, signal);
+    const { pkg, values } = await this.#installPackage(id, d, ref, policy, signal);
     this.#records.setVendor(id, pkg.vendor);
     crashPoint('fleet-installed', appId);
     // Recorded before anything runs, so a removal after a kill finds every compose deployment.
@@ -226,10 +226,11 @@ class FleetApplier implements DeploymentApplier {
   }
 
   /** The package at `ref`, installed (or already installed with exactly these bytes), checked against the deployment. */
-  async #installPackage(d: ApplicationDeployment, ref: ReturnType<typeof componentReference>, policy: DevicePolicy, signal?: AbortSignal): Promise<{ pkg: InstalledPackage; values: Record<string, string> }> {
+  async #installPackage(id: string, d: ApplicationDeployment, ref: ReturnType<typeof componentReference>, policy: DevicePolicy, signal?: AbortSignal): Promise<{ pkg: InstalledPackage; values: Record<string, string> }> {
     const appId = d.spec.applicationId;
     const artifact = await openComponentArtifact(ref, this.o.registryOptions ?? defaultRegistryOptions);
     try {
+      this.#records.setInstalling(id, artifact.packageDigest);
       const current = this.o.installed.get(appId);
       if (current && current.digest === artifact.packageDigest) {
         // The same bytes are installed (digest equality): their manifest was verified at install.
@@ -277,13 +278,20 @@ class FleetApplier implements DeploymentApplier {
   async #removeApp(row: FleetDeploymentRow, signal?: AbortSignal): Promise<void> {
     const appId = row.appId;
     if (!appId) return;
+    const pkg = this.o.installed.get(appId);
+    if (pkg && pkg.digest !== row.installedDigest) {
+      // The operator installed another package over it by hand: that app is theirs now.
+      this.o.say?.(`fleet: ${appId} was replaced by hand (package ${pkg.digest}); left as it is`);
+      this.#records.releaseApp(row.deploymentId);
+      return;
+    }
     if (row.kind === 'wasm') await stopWasmApp(this.#apps, appId, this.o.startTimeoutMs ?? 120_000, signal);
     if (row.kind === 'compose' && row.vendor && row.components.length) {
       const docker = await this.#engine();
       for (const c of row.components) await downPackageComponent(docker, vendorId(row.vendor), appId, c);
     }
     crashPoint('fleet-removing', appId);
-    if (this.o.installed.get(appId)) uninstallApp(this.o.db, this.o.dataDir, this.o.installed, appId);
+    if (pkg) uninstallApp(this.o.db, this.o.dataDir, this.o.installed, appId);
     this.#records.releaseApp(row.deploymentId);
   }
 

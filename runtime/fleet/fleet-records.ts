@@ -17,6 +17,12 @@ export interface FleetDeploymentRow {
   kind: DeploymentKind | null;
   /** Component names deployed (compose: each is an engine deployment to take down on removal). */
   components: string[];
+  /**
+   * The package digest the fleet installed (or is installing) for the app: recorded before the
+   * install, so a removal uninstalls only exactly that package, never one the operator installed
+   * over it by hand.
+   */
+  installedDigest: string | null;
   /** The installed package digest and parameter values the app was last deployed with. */
   packageDigest: string | null;
   parameters: Record<string, string> | null;
@@ -28,7 +34,7 @@ export interface FleetDeploymentRow {
 
 interface Row {
   deployment_id: string; digest: string; app_id: string | null; vendor: string | null; kind: string | null; components: string;
-  package_digest: string | null; parameters: string | null; state: string; error: string | null; report: string | null;
+  installed_digest: string | null; package_digest: string | null; parameters: string | null; state: string; error: string | null; report: string | null;
 }
 
 export class AppClaimError extends Error {}
@@ -37,14 +43,14 @@ export class FleetRecords {
   constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS fleet_deployments (
       deployment_id TEXT PRIMARY KEY, digest TEXT NOT NULL, app_id TEXT UNIQUE, vendor TEXT, kind TEXT,
-      components TEXT NOT NULL DEFAULT '[]', package_digest TEXT, parameters TEXT, state TEXT NOT NULL,
+      components TEXT NOT NULL DEFAULT '[]', installed_digest TEXT, package_digest TEXT, parameters TEXT, state TEXT NOT NULL,
       error TEXT, report TEXT, updated_at TEXT NOT NULL)`);
   }
 
   private toRow(r: Row): FleetDeploymentRow {
     return {
       deploymentId: r.deployment_id, digest: r.digest, appId: r.app_id, vendor: r.vendor, kind: r.kind as DeploymentKind | null,
-      components: JSON.parse(r.components), packageDigest: r.package_digest, parameters: r.parameters ? JSON.parse(r.parameters) : null,
+      components: JSON.parse(r.components), installedDigest: r.installed_digest, packageDigest: r.package_digest, parameters: r.parameters ? JSON.parse(r.parameters) : null,
       state: r.state as DeploymentState, error: r.error ? JSON.parse(r.error) : null, report: r.report ? JSON.parse(r.report) : null,
     };
   }
@@ -91,8 +97,13 @@ export class FleetRecords {
 
   /** Forgets the app (after it was removed), so another deployment or the operator may use its id. */
   releaseApp(deploymentId: string): void {
-    this.db.prepare(`UPDATE fleet_deployments SET app_id = NULL, vendor = NULL, kind = NULL, components = '[]', package_digest = NULL, parameters = NULL, updated_at = ?
+    this.db.prepare(`UPDATE fleet_deployments SET app_id = NULL, vendor = NULL, kind = NULL, components = '[]', installed_digest = NULL, package_digest = NULL, parameters = NULL, updated_at = ?
       WHERE deployment_id = ?`).run(new Date().toISOString(), deploymentId);
+  }
+
+  /** The package the fleet is about to install for the app (set before the install commits). */
+  setInstalling(deploymentId: string, packageDigest: string): void {
+    this.db.prepare('UPDATE fleet_deployments SET installed_digest = ?, updated_at = ? WHERE deployment_id = ?').run(packageDigest, new Date().toISOString(), deploymentId);
   }
 
   setVendor(deploymentId: string, vendor: string): void {

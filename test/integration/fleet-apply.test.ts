@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { packPackage } from '../../packages/archive/pack-package.js';
 import { InstalledPackages } from '../../packages/install/installed-packages.js';
+import { signPackageFile } from '../../packages/signing/package-signature.js';
 import { RegistryClient } from '../../packages/oci/registry-client.js';
 import { EMPTY_JSON, MARGO_COMPOSE_ARTIFACT, MARGO_COMPOSE_LAYER, OCI_EMPTY, OCI_MANIFEST } from '../../packages/oci/media-types.js';
 import { vendorId } from '../../packages/trust/vendor-id.js';
@@ -212,8 +214,8 @@ test('an app installed by hand is never taken over, and never removed by the fle
   const dir = sensorFilterPackage('hand-made', '1.0.0', ACME);
   const out = tempDir();
   const file = path.join(out, 'hand-made.bhpkg');
-  await (await import('../../packages/archive/pack-package.js')).packPackage(dir, file);
-  await (await import('../../packages/signing/package-signature.js')).signPackageFile(file, acme.key, { id: 'hand-made', version: '1.0.0', vendor: ACME }, `${file}.minisig`);
+  await packPackage(dir, file);
+  await signPackageFile(file, acme.key, { id: 'hand-made', version: '1.0.0', vendor: ACME }, `${file}.minisig`);
   const install = await runCli(['--data-dir', dataDir, 'install', file]);
   assert.is(install.code, 0, install.stderr);
   const repo = await publish(registry.address, sensorFilterPackage('hand-made', '2.0.0', ACME), acme, { id: 'hand-made', version: '2.0.0', vendor: ACME });
@@ -248,7 +250,7 @@ test('kill -9 after the install, before the app runs: the next converge finishes
   const wasm = adoptedSpec(wasmSpec({ parameters: { samples: { value: 20, targets: [{ pointer: 'samples', components: ['filter'] }] } } }));
   const greeter = adoptedSpec(composeSpec({ id: 'dep-crash', parameters: { greeting: { value: 'crash', targets: [{ pointer: 'GREETING', components: ['web'] }] } } }));
   const child = await convergeInChild([wasm, greeter], 'fleet-installed:fleet-greeter');
-  assert.is(child.signal, 'SIGKILL');
+  assert.is(child.signal, 'SIGKILL', JSON.stringify(child.reports));
   assert.equal(states(child.reports, 'dep-crash'), ['pending', 'installing']);
   assert.ok(new InstalledPackages(device.db, dataDir).get('fleet-greeter'), 'the package was installed when it died');
   assert.not.ok(containerExists(webContainer('fleet-greeter')), 'nothing ran yet');
@@ -260,7 +262,7 @@ test('kill -9 after the install, before the app runs: the next converge finishes
 test('kill -9 in the middle of a removal: the next converge completes it', async () => {
   const wasm = adoptedSpec(wasmSpec({ parameters: { samples: { value: 20, targets: [{ pointer: 'samples', components: ['filter'] }] } } }));
   const child = await convergeInChild([wasm], 'fleet-removing:fleet-greeter');
-  assert.is(child.signal, 'SIGKILL');
+  assert.is(child.signal, 'SIGKILL', JSON.stringify(child.reports));
   assert.equal(states(child.reports, 'dep-crash'), ['removing']);
   assert.not.ok(containerExists(webContainer('fleet-greeter')), 'taken down before it died');
   assert.ok(new InstalledPackages(device.db, dataDir).get('fleet-greeter'), 'not yet uninstalled');
@@ -306,6 +308,20 @@ test('a new revision restarts the app on the new version; an older one is refuse
   assert.is(r.error!.code, 'BH_ERR_ROLLBACK');
   assert.is(device.installed.get('fleet-filter')!.version, '2.0.0');
   assert.is(publishedLogs('fleet-filter').length, runs + 1, 'nothing ran');
+});
+
+test('a package the operator installed by hand over a fleet app is left alone when the deployment goes', async () => {
+  const repo = await publish(registry.address, sensorFilterPackage('fleet-handover', '1.0.0', ACME), acme, { id: 'fleet-handover', version: '1.0.0', vendor: ACME });
+  const spec = wasmSpec({ id: 'dep-handover', applicationId: 'fleet-handover', repository: repo });
+  assert.is(last(await device.converge([adoptedSpec(spec)]), 'dep-handover').state, 'installed');
+  const file = path.join(tempDir(), 'fleet-handover-1.1.0.bhpkg');
+  await packPackage(sensorFilterPackage('fleet-handover', '1.1.0', ACME), file);
+  await signPackageFile(file, acme.key, { id: 'fleet-handover', version: '1.1.0', vendor: ACME }, `${file}.minisig`);
+  const install = await runCli(['--data-dir', dataDir, 'install', file]);
+  assert.is(install.code, 0, install.stderr);
+  const reports = await device.converge([]);
+  assert.equal(states(reports, 'dep-handover'), ['removing', 'removed']);
+  assert.is(device.installed.get('fleet-handover')?.version, '1.1.0', "the operator's package stays installed");
 });
 
 test.run();
