@@ -14,25 +14,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type Docker from 'dockerode';
 import type { InstalledPackage, InstalledPackages } from '../../packages/install/installed-packages.js';
 import { installPackage } from '../../packages/install/package-installer.js';
 import { createStagingDir } from '../../packages/install/staging-area.js';
 import { parseApplicationDescription, type ApplicationDescription } from '../../packages/manifest/application-description.js';
 import { quoteValue } from '../../packages/quote-value.js';
 import type { TrustStore } from '../../packages/trust/trust-store.js';
-import { vendorId } from '../../packages/trust/vendor-id.js';
 import { AppRecords } from '../apps/app-records.js';
 import { crashPoint } from '../apps/crash-points.js';
 import { preparePackageComponents } from '../apps/prepare-package-components.js';
 import { uninstallApp } from '../apps/uninstall-app.js';
-import { connectEngine } from '../bridge/engine-connection.js';
-import { downPackageComponent, upPackageComponent } from '../bridge/package-compose.js';
 import type { DevicePolicy } from '../state/device-policy.js';
 import { asDeploymentError, FleetApplyError, isTransient } from './apply-errors.js';
 import { parseApplicationDeployment, type ApplicationDeployment } from './application-deployment.js';
 import { componentReference, defaultRegistryOptions, openComponentArtifact, type RegistryOptionsFor } from './component-artifact.js';
 import type { AdoptedDeployment, ComponentStatus, DeploymentApplier, DeploymentError, DeploymentState, DeploymentStatusReport } from './deployment-applier.js';
+import { downComposeComponent, upComposeComponent } from './compose-deployment.js';
 import { checkDeviceConstraints } from './device-constraints.js';
 import type { DeviceFacts } from './device-facts.js';
 import { AppClaimError, FleetRecords, type FleetDeploymentRow } from './fleet-records.js';
@@ -49,8 +46,8 @@ export interface DeploymentApplierOptions {
   policy: () => DevicePolicy;
   /** This device as the capability report describes it (see device-facts.ts). */
   facts: () => DeviceFacts;
-  /** The container engine, connected on first need (compose deployments only). */
-  engine?: () => Promise<Docker>;
+  /** The container engine's socket (default: DOCKER_HOST, then the usual sockets), for compose deployments. */
+  engineHost?: string;
   registryOptions?: RegistryOptionsFor;
   /** How long a wasm app may take to start or stop when its component names no timeout (default 120 s). */
   startTimeoutMs?: number;
@@ -99,7 +96,6 @@ class FleetApplier implements DeploymentApplier {
   readonly #records: FleetRecords;
   readonly #apps: AppRecords;
   #queue: Promise<void> = Promise.resolve();
-  #docker: Promise<Docker> | undefined;
 
   constructor(private readonly o: DeploymentApplierOptions) {
     this.#records = new FleetRecords(o.db);
@@ -212,9 +208,9 @@ class FleetApplier implements DeploymentApplier {
       }, signal);
       reporter.set(names, 'installed');
     } else {
-      const docker = await this.#engine();
+      const device = { dataDir: this.o.dataDir, installed: this.o.installed, policy };
       for (const name of names) {
-        await upPackageComponent(docker, { dataDir: this.o.dataDir, policy, pkg, component: name, parameters: values, onEvent: (m) => this.o.say?.(`fleet: ${appId}/${name}: ${m}`) });
+        await upComposeComponent(device, appId, name, values, { host: this.o.engineHost, onEvent: (m) => this.o.say?.(`fleet: ${appId}/${name}: ${m}`) });
         reporter.set([name], 'installed');
         reporter.emit();
       }
@@ -267,8 +263,7 @@ class FleetApplier implements DeploymentApplier {
     if (row.kind === 'compose' && row.vendor) {
       const gone = row.components.filter((c) => kind !== 'compose' || !names.includes(c));
       if (gone.length) {
-        const docker = await this.#engine();
-        for (const c of gone) await downPackageComponent(docker, vendorId(row.vendor), row.appId, c);
+        for (const c of gone) await downComposeComponent(row.vendor, row.appId, c, this.o.engineHost);
         this.#records.setDeployed(row.deploymentId, row.components.filter((c) => !gone.includes(c)), row.packageDigest, row.parameters);
       }
     }
@@ -286,9 +281,8 @@ class FleetApplier implements DeploymentApplier {
       return;
     }
     if (row.kind === 'wasm') await stopWasmApp(this.#apps, appId, this.o.startTimeoutMs ?? 120_000, signal);
-    if (row.kind === 'compose' && row.vendor && row.components.length) {
-      const docker = await this.#engine();
-      for (const c of row.components) await downPackageComponent(docker, vendorId(row.vendor), appId, c);
+    if (row.kind === 'compose' && row.vendor) {
+      for (const c of row.components) await downComposeComponent(row.vendor, appId, c, this.o.engineHost);
     }
     crashPoint('fleet-removing', appId);
     if (pkg) uninstallApp(this.o.db, this.o.dataDir, this.o.installed, appId);
@@ -314,14 +308,5 @@ class FleetApplier implements DeploymentApplier {
     reporter.emit('removed');
     this.#records.delete(row.deploymentId);
     this.o.say?.(`fleet: deployment ${row.deploymentId} removed`);
-  }
-
-  #engine(): Promise<Docker> {
-    const connect = this.o.engine ?? (() => connectEngine());
-    this.#docker ??= connect().catch((err: unknown) => {
-      this.#docker = undefined; // the next need tries again
-      throw err;
-    });
-    return this.#docker;
   }
 }

@@ -18,7 +18,7 @@ import { EMPTY_JSON, MARGO_COMPOSE_ARTIFACT, MARGO_COMPOSE_LAYER, OCI_EMPTY, OCI
 import { vendorId } from '../../packages/trust/vendor-id.js';
 import { AppRecords } from '../../runtime/apps/app-records.js';
 import { spawnDaemon } from '../../runtime/apps/device-daemon.js';
-import { packageComposeIdentity } from '../../runtime/bridge/package-compose.js';
+import { componentIdentity } from '../../runtime/fleet/compose-deployment.js';
 import { containerName } from '../../runtime/bridge/container-spec.js';
 import type { DeploymentStatusReport } from '../../runtime/fleet/deployment-applier.js';
 import { vendorNetworkName } from '../../runtime/state/vendor-names.js';
@@ -43,7 +43,7 @@ const last = (reports: DeploymentStatusReport[], id: string) => reports.filter((
 const containerEnv = (name: string): string[] => JSON.parse(execFileSync('podman', ['inspect', name, '--format', '{{json .Config.Env}}'], { encoding: 'utf8' }));
 const containerId = (name: string): string => execFileSync('podman', ['inspect', name, '--format', '{{.Id}}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 const containerExists = (name: string): boolean => { try { containerId(name); return true; } catch { return false; } };
-const webContainer = (appId: string) => containerName(packageComposeIdentity(vendorId(GLOBEX), appId, 'web').deployment, 'web');
+const webContainer = (appId: string) => containerName(componentIdentity(vendorId(GLOBEX), appId, 'web').deployment, 'web');
 /** The app's log rows reach the database in batches, a moment after its state does. */
 async function eventually<T>(fn: () => T, ok: (v: T) => boolean, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;
