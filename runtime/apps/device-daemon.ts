@@ -19,6 +19,7 @@ import { CrashGuard } from './crash-guard.js';
 import { crashPoint } from './crash-points.js';
 import { daemonPid, holdDaemonLock } from './daemon-lock.js';
 import { Reconciler } from './reconciler.js';
+import type { FleetSupervisorOptions } from '../fleet/fleet-supervisor.js';
 
 export { daemonPid, DaemonRunningError } from './daemon-lock.js';
 
@@ -30,6 +31,8 @@ export interface DaemonOptions {
   pollMs?: number;
   /** The management API's listeners and limits (the unix socket is always served). */
   api?: Omit<ManagementApiOptions, 'dataDir' | 'say'>;
+  /** The Margo fleet link's settings (tests: shorter intervals); it runs while the device is joined. */
+  fleet?: Omit<FleetSupervisorOptions, 'dataDir' | 'db' | 'say'>;
 }
 
 /** Runs until `signal` aborts; then stops every app it runs and releases the lock. */
@@ -58,6 +61,8 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
   // Staging debris of installs killed before this start (issue 11); live installs are left alone.
   cleanStaleStaging(dataDir);
   let api: ManagementApi | undefined;
+  const fleetStop = new AbortController();
+  let fleet: Promise<void> | undefined;
   try {
     // Every earlier run is over (this process holds the lock): what it left live is not, and a
     // start it left unfinished took it down.
@@ -73,6 +78,9 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
     const { startManagementApi } = await import('../api/management-api.js');
     api = await startManagementApi({ dataDir, say, ...options.api });
     say(`daemon ${process.pid} serving ${dataDir} (run ${run})`);
+    // The Margo fleet link runs beside the reconcile loop while the device is joined (fleet join).
+    const { superviseFleet } = await import('../fleet/fleet-supervisor.js');
+    fleet = superviseFleet({ dataDir, db, say, ...options.fleet }, fleetStop.signal);
     // A counter bumped in the same transaction as every desired-state change: it is read before a
     // pass, so a commit made while the pass runs moves it again and is seen by the next one.
     let seen = -1;
@@ -88,6 +96,8 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
     }
   } finally {
     say('daemon stopping');
+    fleetStop.abort();
+    await fleet;
     await api?.close();
     await reconciler?.idle();
     const running = host.runningApps;

@@ -17,12 +17,13 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   compose: () => import('./compose-commands.js').then((m) => m.registerComposeCommands),
   apps: () => import('./app-commands.js').then((m) => m.registerAppCommands),
   installed: () => import('./installed-commands.js').then((m) => m.registerInstalledCommands),
+  fleet: () => import('./fleet-commands.js').then((m) => m.registerFleetCommands),
 };
 const VERB_GROUP: Record<string, keyof typeof GROUPS> = {
   run: 'run', keygen: 'package', pack: 'package', sign: 'package', verify: 'package', inspect: 'package', install: 'package',
   trust: 'trust', push: 'registry', pull: 'registry', wasm: 'wasm', compose: 'compose',
   start: 'apps', stop: 'apps', status: 'apps', logs: 'apps', audit: 'apps', daemon: 'apps',
-  list: 'installed', uninstall: 'installed',
+  list: 'installed', uninstall: 'installed', fleet: 'fleet',
 };
 
 const GLOBAL_VALUE_FLAGS = new Set(['--data-dir', '--host', '--tls-cert', '--tls-key', '--ca']);

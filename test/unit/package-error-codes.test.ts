@@ -8,19 +8,21 @@ import { PackageErrorCode } from '../../packages/package-errors.js';
 import { ApiErrorCode } from '../../runtime/api/api-errors.js';
 import { BridgeErrorCode } from '../../runtime/bridge/bridge-errors.js';
 import { FleetApplyErrorCode } from '../../runtime/fleet/apply-errors.js';
+import { FleetErrorCode } from '../../runtime/fleet/fleet-errors.js';
 import { repoRoot } from '../support/paths.js';
 
 const codesIn = (readme: string) => [...fs.readFileSync(path.join(repoRoot, readme), 'utf8').matchAll(/^\| `(BH_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]!);
 const documentedPackage = codesIn('packages/README.md');
 const documentedBridge = codesIn('runtime/README.md');
 const documented = [...documentedPackage, ...documentedBridge];
-const defined: Record<string, string> = { ...PackageErrorCode, ...BridgeErrorCode, ...ApiErrorCode, ...FleetApplyErrorCode };
+const defined: Record<string, string> = { ...PackageErrorCode, ...BridgeErrorCode, ...ApiErrorCode, ...FleetApplyErrorCode, ...FleetErrorCode };
 
 test('every code is documented', () => {
   for (const code of Object.keys(PackageErrorCode)) assert.ok(documentedPackage.includes(code), `${code} missing from packages/README.md`);
   for (const code of Object.keys(BridgeErrorCode)) assert.ok(documentedBridge.includes(code), `${code} missing from runtime/README.md`);
   for (const code of Object.keys(ApiErrorCode)) assert.ok(documentedBridge.includes(code), `${code} missing from runtime/README.md`);
   for (const code of Object.keys(FleetApplyErrorCode)) assert.ok(documentedBridge.includes(code), `${code} missing from runtime/README.md`);
+  for (const code of Object.keys(FleetErrorCode)) assert.ok(documentedBridge.includes(code), `${code} missing from runtime/README.md`);
 });
 
 test('every documented code exists', () => {
