@@ -1,6 +1,6 @@
 // Timing helpers for benchmarks: repeated samples, median and p95.
 
-export interface Sample { label: string; samples: number[]; unit: 'ms' | 'us' | 'ns' | 'MB/s' | 'MiB' | 'rows'; note?: string }
+export interface Sample { label: string; samples: number[]; unit: 'ms' | 'us' | 'ns' | 'MB/s' | 'MiB' | 'rows' | 'bytes'; note?: string }
 
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -5,6 +5,7 @@ import { subsumes, topicMatches } from '../capabilities/grant.js';
 import { GuestError } from '../wasi-p2/errors.js';
 import { auditedText, type AuditSink } from './audit.js';
 import { TokenBucket } from '../limits/token-bucket.js';
+import type { InstanceSubscriptions } from './subscription-limits.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
@@ -46,8 +47,12 @@ function validTopic(topic: string, wildcards: boolean): boolean {
   });
 }
 
+/**
+ * `subscriptions`: the instance's count and charge of distinct patterns (subscription-limits.ts);
+ * absent: not capped (`bulkhead run`, tests of this API alone).
+ */
 export function createMessaging(grant: { publish: readonly string[]; subscribe: readonly string[] }, bus: MessageBus, audit: AuditSink,
-  limiter: PublishLimiter = new PublishLimiter({ messagesPerSecond: Infinity, bytesPerSecond: Infinity })) {
+  limiter: PublishLimiter = new PublishLimiter({ messagesPerSecond: Infinity, bytesPerSecond: Infinity }), subscriptions?: InstanceSubscriptions) {
   const fail = (tag: string, val: string) => new GuestError({ tag, val });
   return {
     publish(topic: string, payload: Uint8Array): void {
@@ -78,6 +83,12 @@ export function createMessaging(grant: { publish: readonly string[]; subscribe: 
       if (!grant.subscribe.some((p) => subsumes(p, pattern))) {
         audit({ capability: 'messaging.subscribe', attempted: pattern, reason: `not within the granted subscribe topics (${grant.subscribe.join(', ') || 'none'})` });
         throw fail('denied', `subscribing to ${pattern} is not granted`);
+      }
+      const added = subscriptions?.add(pattern) ?? 'new';
+      if (added === 'held') return;
+      if (added !== 'new') {
+        if (!added.audited) audit({ capability: 'limits.subscriptions', attempted: `subscribe to ${pattern}`, reason: added.refused });
+        throw fail('denied', `subscription limit: ${added.refused}; subscriptions last the instance's life: subscribe to fewer, wider patterns (with + or #)`);
       }
       bus.subscribe(pattern);
     },

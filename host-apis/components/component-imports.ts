@@ -9,6 +9,7 @@ import { createKv } from '../bulkhead/kv.js';
 import type { KvStore } from '../bulkhead/kv-store.js';
 import type { LogLevel } from '../bulkhead/log.js';
 import { createMessaging, type MessageBus, type PublishLimiter } from '../bulkhead/messaging.js';
+import type { SubscriptionBudget } from '../bulkhead/subscription-limits.js';
 import type { InstanceResources } from '../limits/resource-ledger.js';
 import { createCli } from '../wasi-p2/cli.js';
 import { createClocks, createRandom } from '../wasi-p2/clocks-random.js';
@@ -37,6 +38,8 @@ export interface InstanceContext {
   resources?: InstanceResources;
   /** The vendor's publish rate (shared by its instances). */
   publishLimiter?: PublishLimiter;
+  /** The vendor's subscription caps (shared by its instances); absent: not capped. */
+  subscriptionBudget?: SubscriptionBudget;
 }
 
 export function buildComponentImports(ctx: InstanceContext) {
@@ -47,6 +50,7 @@ export function buildComponentImports(ctx: InstanceContext) {
   const sockets = createSockets(io, ctx.net, ctx.resources);
   const http = createHttp(io, ctx.net, ctx.resources);
   const filesystem = createFilesystem(io, ctx.grant.fs, (attempted, reason) => ctx.audit({ capability: 'fs', attempted, reason }), ctx.resources);
+  const subscriptions = ctx.subscriptionBudget?.instance(ctx.resources);
   const imports: Record<string, object> = {
     'wasi:cli/environment': cli.environment,
     'wasi:cli/exit': cli.exit,
@@ -78,10 +82,16 @@ export function buildComponentImports(ctx: InstanceContext) {
     'wasi:http/outgoing-handler': http.outgoingHandler,
     'bulkhead:host/log': { write: ctx.log },
     'bulkhead:host/kv': createKv(ctx.kv, ctx.grant.kv, ctx.audit),
-    'bulkhead:host/messaging': createMessaging(ctx.grant, ctx.bus, ctx.audit, ctx.publishLimiter),
+    'bulkhead:host/messaging': createMessaging(ctx.grant, ctx.bus, ctx.audit, ctx.publishLimiter, subscriptions),
     'bulkhead:host/config': createConfig(ctx.parameters),
   };
-  return { imports, dispose: () => filesystem.closeAll() };
+  return {
+    imports,
+    dispose: () => {
+      filesystem.closeAll();
+      subscriptions?.release();
+    },
+  };
 }
 
 /** Interfaces this host provides; a component importing anything else is refused at install. */

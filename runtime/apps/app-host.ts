@@ -11,6 +11,7 @@ import { AppRecords, isoTime, type ActualState, type LogRow } from './app-record
 import type { EffectiveGrant } from '../../host-apis/capabilities/grant.js';
 import { planApp, releasePlan, type AppPlan } from './app-plan.js';
 import { closeGrantDirectories, grantDirectoryCount } from './grant-directories.js';
+import { DEFAULT_SUBSCRIPTION_LIMITS } from '../../host-apis/bulkhead/subscription-limits.js';
 import { MessageBus, type QueueLimits } from './message-bus.js';
 import { NetService } from './net-service.js';
 import { DeviceFdBudget, ResourceLedger, type InstanceResources } from '../../host-apis/limits/resource-ledger.js';
@@ -277,7 +278,7 @@ export class AppHost {
           this.options.onSandboxLost?.({ vendor: plan.vendor, reason, crash, culprit: crash ? culpritApp : undefined, apps: [...apps].map(([appId, service]) => ({ appId, service })) });
         }
       },
-    }, { ledger: ledger.buffers, limits: ledger.limits, dataRoot: plan.vendorWasm.grantPolicy.dataRoot, audit: limits.audit, publish: limits.publish }, plan.vendorWasm.limits.callTimeoutMs);
+    }, { ledger: ledger.buffers, limits: ledger.limits, dataRoot: plan.vendorWasm.grantPolicy.dataRoot, audit: limits.audit, publish: limits.publish, subscriptions: limits.subscriptions }, plan.vendorWasm.limits.callTimeoutMs);
     this.#sandboxes.set(plan.vendor, s);
     return s;
   }
@@ -327,6 +328,8 @@ export class AppHost {
           resources: inst.resources,
           ready: () => sandbox()?.hasCpuHeadroom() ?? false,
           acks: true,
+          // The sandbox refused past the cap already; the bus holds no more than it either way.
+          maxPatterns: this.#apps.get(inst.appId)?.plan.vendorWasm.limits.subscriptions.perInstance ?? DEFAULT_SUBSCRIPTION_LIMITS.perInstance,
         });
         break;
       }

@@ -8,8 +8,13 @@
 // next after its sandbox says the last was handled) and only while its vendor has CPU headroom, so
 // a flood becomes drops counted on both sides, never a subscriber stopped for CPU it was made to
 // spend.
-import { topicMatches } from '../../host-apis/capabilities/grant.js';
+//
+// Subscriptions are counted and charged where the guest asks for them (bulkhead/messaging.ts: a cap
+// per instance and per vendor, their bytes in the vendor's host memory); the bus keeps the same
+// per-instance cap as a backstop and finds a topic's subscribers through a TopicIndex, so a publish
+// never scans every subscription.
 import type { InstanceResources } from '../../host-apis/limits/resource-ledger.js';
+import { TopicIndex } from './topic-index.js';
 
 export type Deliver = (instanceId: string, topic: string, payload: Uint8Array) => void;
 
@@ -26,6 +31,8 @@ export interface Subscriber {
   ready?: () => boolean;
   /** The subscriber says when it has handled each message (`handled`); else delivery is immediate. */
   acks?: boolean;
+  /** Distinct patterns the instance may hold (the guest side refuses past it first). */
+  maxPatterns?: number;
 }
 
 interface Queued { topic: string; payload: Uint8Array; from: string | undefined }
@@ -45,22 +52,34 @@ const RETRY_MS = 20;
 
 export class MessageBus {
   readonly #subscriptions = new Map<string, Subscription>();
+  readonly #index = new TopicIndex<string>();
   /** Per publishing instance: its messages some subscriber's full queue lost. */
   readonly #droppedFrom = new Map<string, number>();
   published = 0;
   delivered = 0;
 
-  subscribe(instanceId: string, pattern: string, deliverOrSubscriber: Deliver | Subscriber): void {
+  /** False when the instance already holds its cap of patterns (the pattern is not added). */
+  subscribe(instanceId: string, pattern: string, deliverOrSubscriber: Deliver | Subscriber): boolean {
     const sub: Subscriber = typeof deliverOrSubscriber === 'function' ? { deliver: deliverOrSubscriber, queue: DEFAULT_QUEUE_LIMITS } : deliverOrSubscriber;
     let s = this.#subscriptions.get(instanceId);
     if (!s) this.#subscriptions.set(instanceId, (s = { patterns: new Set(), sub, queue: [], bytes: 0, inFlight: false, dropped: 0 }));
+    if (s.patterns.has(pattern)) return true;
+    if (s.patterns.size >= (s.sub.maxPatterns ?? Infinity)) return false;
     s.patterns.add(pattern);
+    this.#index.add(pattern, instanceId);
+    return true;
+  }
+
+  /** Patterns held for all instances (for status and tests). */
+  get subscriptions(): number {
+    return this.#index.size;
   }
 
   unsubscribeAll(instanceId: string): void {
     const s = this.#subscriptions.get(instanceId);
     if (!s) return;
     clearTimeout(s.retry);
+    for (const p of s.patterns) this.#index.remove(p, instanceId);
     s.sub.resources?.freeBytes(s.bytes);
     this.#subscriptions.delete(instanceId);
   }
@@ -68,13 +87,9 @@ export class MessageBus {
   /** `from`: the publishing instance, told (through its counters) what subscribers dropped. */
   publish(topic: string, payload: Uint8Array, from?: string): void {
     this.published++;
-    for (const [instanceId, s] of this.#subscriptions) {
-      for (const p of s.patterns) {
-        if (topicMatches(p, topic)) {
-          this.#enqueue(instanceId, s, { topic, payload, from });
-          break;
-        }
-      }
+    for (const instanceId of this.#index.match(topic)) {
+      const s = this.#subscriptions.get(instanceId);
+      if (s) this.#enqueue(instanceId, s, { topic, payload, from });
     }
   }
 

@@ -5,6 +5,7 @@ import { DEFAULT_LOG_LIMITS, type LogLimits } from '../../host-apis/bulkhead/log
 import type { VendorId } from '../../packages/trust/vendor-id.js';
 import { DEFAULT_AUDIT_LIMITS, type AuditLimits } from '../../host-apis/bulkhead/audit.js';
 import { DEFAULT_PUBLISH_LIMITS, type PublishLimits } from '../../host-apis/bulkhead/messaging.js';
+import { DEFAULT_SUBSCRIPTION_LIMITS, type SubscriptionLimits } from '../../host-apis/bulkhead/subscription-limits.js';
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from '../../host-apis/limits/resource-ledger.js';
 import { stateLimits } from '../state/state-limits.js';
 import { parseDuration, parseSize } from '../cli/parse-units.js';
@@ -26,6 +27,7 @@ export interface VendorWasmLimits {
   resources: ResourceLimits;
   audit: AuditLimits;
   publish: PublishLimits;
+  subscriptions: SubscriptionLimits;
 }
 
 export interface VendorWasm { grantPolicy: OperatorGrantPolicy; limits: VendorWasmLimits }
@@ -71,6 +73,10 @@ export function wasmPolicyFor(vendor: VendorId, device: DevicePolicy, dataDir: s
       publish: {
         messagesPerSecond: w.publishRate ?? DEFAULT_PUBLISH_LIMITS.messagesPerSecond,
         bytesPerSecond: w.publishBytes ? parseSize(w.publishBytes) : DEFAULT_PUBLISH_LIMITS.bytesPerSecond,
+      },
+      subscriptions: {
+        perInstance: w.subscriptions ?? DEFAULT_SUBSCRIPTION_LIMITS.perInstance,
+        perVendor: w.subscriptionsTotal ?? DEFAULT_SUBSCRIPTION_LIMITS.perVendor,
       },
     },
   };

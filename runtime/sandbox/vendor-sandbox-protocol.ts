@@ -4,6 +4,7 @@ import type { DenialReport } from '../../host-apis/bulkhead/audit.js';
 import type { LogLevel, LogLimits } from '../../host-apis/bulkhead/log.js';
 import type { AuditLimits } from '../../host-apis/bulkhead/audit.js';
 import type { PublishLimits } from '../../host-apis/bulkhead/messaging.js';
+import type { SubscriptionLimits } from '../../host-apis/bulkhead/subscription-limits.js';
 import type { LedgerBuffers, ResourceLimits } from '../../host-apis/limits/resource-ledger.js';
 
 export interface InstanceSpec {
@@ -49,6 +50,7 @@ export interface SandboxResources {
   dataRoot: string;
   audit: AuditLimits;
   publish: PublishLimits;
+  subscriptions: SubscriptionLimits;
 }
 
 /** A network call from an instance, answered by the supervisor (see host-apis/net/net-broker.ts). */

@@ -14,6 +14,7 @@ import { KvStore } from '../../host-apis/bulkhead/kv-store.js';
 import { createLog, type LogLevel } from '../../host-apis/bulkhead/log.js';
 import { createAuditLimiter, DEFAULT_AUDIT_LIMITS } from '../../host-apis/bulkhead/audit.js';
 import { PublishLimiter } from '../../host-apis/bulkhead/messaging.js';
+import { SubscriptionBudget } from '../../host-apis/bulkhead/subscription-limits.js';
 import { scanDiskUsage } from '../../host-apis/limits/disk-usage.js';
 import { ResourceLedger, UNLIMITED, type InstanceResources } from '../../host-apis/limits/resource-ledger.js';
 import { ComponentExit } from '../../host-apis/wasi-p2/errors.js';
@@ -100,6 +101,7 @@ const ledger = init.resources ? new ResourceLedger(init.resources.limits, init.r
 if (init.resources) ledger.setDiskUsage(scanDiskUsage(init.resources.dataRoot));
 const auditLimits = init.resources?.audit ?? DEFAULT_AUDIT_LIMITS;
 const publishLimiter = init.resources ? new PublishLimiter(init.resources.publish) : undefined;
+const subscriptionBudget = init.resources ? new SubscriptionBudget(init.resources.subscriptions) : undefined;
 
 interface AppExports {
   start?: () => void;
@@ -250,7 +252,7 @@ async function start(spec: InstanceSpec): Promise<void> {
       publish: (topic, payload) => post({ type: 'publish', instanceId: id, topic, payload }),
       subscribe: (pattern) => post({ type: 'subscribe', instanceId: id, pattern }),
     },
-    log: log.write, audit, net: netBroker(id), resources, publishLimiter,
+    log: log.write, audit, net: netBroker(id), resources, publishLimiter, subscriptionBudget,
     hooks: { beforeBlock: () => meter.leave(), afterBlock: () => meter.enter() },
   });
   const memories: WebAssembly.Memory[] = [];

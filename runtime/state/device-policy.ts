@@ -45,6 +45,8 @@ export interface VendorWasmPolicy {
   auditRate?: number;
   publishRate?: number;
   publishBytes?: string;
+  subscriptions?: number;
+  subscriptionsTotal?: number;
 }
 
 /** The `state:` part: what the device keeps for its own database (see stateLimits for defaults). */

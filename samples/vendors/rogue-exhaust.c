@@ -4,6 +4,8 @@
 //   disk   write 64 KiB chunks under /data until refused
 //   audit  call kv without a grant (each call denied and audited) for `hold-ms`
 //   flood  publish `size`-byte messages on `topic` for `hold-ms`, as fast as it can
+//   subscribe  subscribe up to `count` distinct long patterns beneath `topic` until refused, then
+//          hold them for `hold-ms` (each pattern stays in the daemon's message bus)
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -80,6 +82,24 @@ int main(void) {
       if (r.is_err) { refused++; free((void *)r.message.ptr); } else sent++;
     }
     bh_logf("exhaust flood: published %d, refused %d", sent, refused);
+  } else if (!strcmp(attack, "subscribe")) {
+    int count = config_int("count", 100000), ok = 0;
+    char pat[256], why[200] = "no refusal";
+    memset(pat, 'a', sizeof pat);
+    int n = snprintf(pat, sizeof pat, "%s/", topic);
+    if (n > 0 && n < 200) pat[n] = 'a';
+    for (int i = 0; i < count; i++) {
+      snprintf(pat + 240, 16, "/%08d", i);  // "<topic>/aaa...a/00000042": distinct, 249 characters
+      bh_result_t r = bh_subscribe(pat);
+      if (r.is_err) {
+        snprintf(why, sizeof why, "%.*s", (int)r.message.len, r.message.ptr);
+        free((void *)r.message.ptr);
+        break;
+      }
+      ok++;
+    }
+    bh_logf("exhaust subscribe: subscribed %d, then: %s", ok, why);
+    usleep((useconds_t)hold_ms * 1000);
   }
   return 0;
 }

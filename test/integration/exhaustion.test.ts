@@ -15,7 +15,8 @@ const dataDir = dataDirWithPolicy(`state: { auditRows: 300 }
 vendors:
 ${VICTIM_POLICY}  Rogue Labs:
     wasm: { fsWritable: true, memory: 16Mi, hostMemory: 32Mi, fds: 64, fdsTotal: 96, handles: 1024, kvQuota: 8Ki,
-            publish: ["plant/#"], publishRate: 300, publishBytes: 32Mi, cpu: 1, maxInstances: 4 }
+            publish: ["plant/#"], publishRate: 300, publishBytes: 32Mi, cpu: 1, maxInstances: 4,
+            subscribe: ["plant/#"], subscriptions: 1500 }
   Globex Analytics:
     wasm: { kvQuota: 16Ki, subscribe: ["plant/#"], memory: 16Mi, cpu: 0.5, cpuWindow: 1s }
 `);
@@ -148,6 +149,36 @@ test('message flood: the flooded subscriber degrades (drops, counted on both sid
   assert.ok(usage.find((r) => r.vendor === 'Rogue Labs')!.publishedDropped > 0);
   assert.ok(during < withinFactor(baseline), `victim ${during.toFixed(1)} ms, baseline ${baseline.toFixed(1)} ms`);
   await host.stop('globex-dashboard');
+});
+
+test('subscription flood: distinct patterns stop at the instance cap, charged and audited; a neighbour publish stays cheap', async () => {
+  // Redteam finding 10: 100k patterns under a plant/# grant held 42 MiB outside the ledger and every
+  // publish of every vendor scanned them all (~70 ms of the daemon's main thread each). The vendor
+  // cap over several instances is in test/unit/subscriptions.test.ts (jobs of one sandbox run in turn).
+  const neighbourPublishMs = () => {
+    const t0 = performance.now();
+    for (let i = 0; i < 200; i++) host.bus.publish('acme/line2/pressure', new Uint8Array(16));
+    return (performance.now() - t0) / 200;
+  };
+  const before = { ms: neighbourPublishMs(), patterns: host.bus.subscriptions, bytes: host.ledgerOf('Rogue Labs')!.usage().hostBytes };
+  const app = rogue('rogue-subs', 'vendors/build/rogue-exhaust.wasm', { attack: 'subscribe', topic: 'plant/rogue', 'hold-ms': '1500' },
+    '{ messaging: { subscribe: ["plant/#"] } }');
+  assert.is(await host.start(app), 'running');
+  let line: string | undefined;
+  for (let i = 0; i < 100 && !(line = logs('rogue-subs').find((m) => m.startsWith('exhaust subscribe'))); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(line && /^exhaust subscribe: subscribed 1500, then: subscription limit: the instance holds 1500 subscriptions, its cap/.test(line), line ?? logs('rogue-subs').join('\n'));
+  await new Promise((r) => setTimeout(r, 100)); // the last subscribe messages reach the bus
+  const during = { ms: neighbourPublishMs(), patterns: host.bus.subscriptions, bytes: host.ledgerOf('Rogue Labs')!.usage().hostBytes };
+  const rtt = await victim.rttMs();
+  assert.is(during.patterns - before.patterns, 1500, 'the bus holds no more than the cap');
+  assert.ok(during.bytes - before.bytes >= 1500 * 249 * 2, `the patterns are charged to the vendor's host memory (${during.bytes - before.bytes} bytes)`);
+  assert.is(audit('rogue-subs').filter((e) => e.capability === 'limits.subscriptions').length, 1, 'the refusal is audited');
+  // Before the index each publish scanned every pattern (1500 long ones: ~1 ms); now a few µs.
+  assert.ok(during.ms < Math.max(10 * before.ms, 0.2), `a neighbour's publish ${during.ms.toFixed(4)} ms with 1500 patterns held, ${before.ms.toFixed(4)} ms before`);
+  assert.ok(rtt < withinFactor(baseline), `victim ${rtt.toFixed(1)} ms, baseline ${baseline.toFixed(1)} ms`);
+  assert.is(await host.ended('rogue-subs'), 'completed');
+  assert.is(host.bus.subscriptions, before.patterns, 'the patterns go with the instance');
+  assert.is(host.ledgerOf('Rogue Labs')!.usage().hostBytes, before.bytes, 'and so does their charge');
 });
 
 test('publish rate: past the vendor rate the guest gets denied, audited at a bounded rate', async () => {
