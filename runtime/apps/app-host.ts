@@ -95,7 +95,8 @@ export class AppHost {
   readonly #sandboxes = new Map<string, VendorSandbox>();
   readonly #apps = new Map<string, LiveApp>();
   readonly #instances = new Map<string, LiveInstance>();
-  #pendingLogs: Omit<LogRow, 'id'>[] = [];
+  /** `vendor`: whose row quota they count against. */
+  #pendingLogs: (Omit<LogRow, 'id'> & { vendor: string })[] = [];
   readonly #endWaiters = new Map<string, (() => void)[]>();
   readonly #flushTimer: NodeJS.Timeout;
 
@@ -178,7 +179,7 @@ export class AppHost {
 
   #log(inst: LiveInstance, level: string, message: string, fields: Record<string, string>): void {
     const row = { appId: inst.appId, component: inst.component, at: isoTime(), level, message, fields };
-    this.#pendingLogs.push(row);
+    this.#pendingLogs.push({ ...row, vendor: inst.vendor });
     this.options.onEvent?.({ kind: 'log', row });
   }
 
@@ -302,7 +303,7 @@ export class AppHost {
         const inst = this.#instances.get(r.instanceId);
         if (!inst) continue;
         const row = { appId: inst.appId, component: inst.component, at: isoTime(r.at), level: r.level, message: r.message, fields: r.fields };
-        this.#pendingLogs.push(row);
+        this.#pendingLogs.push({ ...row, vendor: inst.vendor });
         if (this.#pendingLogs.length >= 500) this.flushLogs();
         this.options.onEvent?.({ kind: 'log', row });
       }

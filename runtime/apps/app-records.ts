@@ -72,6 +72,7 @@ export class AppRecords {
       const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
       if (!columns.some((c) => c.name === 'daemon_run')) db.exec(`ALTER TABLE ${table} ADD COLUMN daemon_run INTEGER`);
     }
+    countRowsPerVendor(db);
   }
 
   /** The daemon run whose writes these are (set by the daemon; null in the CLI). */
@@ -214,9 +215,10 @@ export class AppRecords {
   }
 
   // ---- logs and audit ----
-  addLogs(rows: Omit<LogRow, 'id'>[]): void {
-    const insert = this.db.prepare('INSERT INTO app_logs (app_id, component, at, level, message, fields) VALUES (?, ?, ?, ?, ?, ?)');
-    this.db.transaction(() => { for (const r of rows) insert.run(r.appId, r.component, r.at, r.level, r.message, JSON.stringify(r.fields)); })();
+  /** `vendor`: whose quota of rows they count against (record-retention.ts); '' the device's own. */
+  addLogs(rows: (Omit<LogRow, 'id'> & { vendor?: string })[]): void {
+    const insert = this.db.prepare('INSERT INTO app_logs (app_id, component, at, level, message, fields, vendor) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => { for (const r of rows) insert.run(r.appId, r.component, r.at, r.level, r.message, JSON.stringify(r.fields), r.vendor ?? ''); })();
   }
 
   logs(appId: string, options: { tail?: number; afterId?: number } = {}): LogRow[] {
@@ -236,6 +238,36 @@ export class AppRecords {
       .all({ vendor: filter.vendor ?? null, app: filter.appId ?? null, tail: filter.tail ?? -1 }) as Record<string, string & number>[];
     return rows.map((r) => ({ id: r.id, at: r.at, vendor: r.vendor, appId: r.app_id, component: r.component, capability: r.capability, attempted: r.attempted, reason: r.reason }));
   }
+}
+
+/**
+ * Log and audit rows are kept per vendor (record-retention.ts), so each row names its vendor ('' for
+ * the device's own), an index on (vendor, id) finds a vendor's oldest rows, and triggers keep a count
+ * of rows per table and vendor in the same transaction as every insert and delete, so pruning knows
+ * who is over quota without counting. Databases from before get the column (their log rows count
+ * as the device's), the index and the counts once.
+ */
+function countRowsPerVendor(db: Database.Database): void {
+  db.transaction(() => {
+    const logColumns = db.prepare('PRAGMA table_info(app_logs)').all() as { name: string }[];
+    if (!logColumns.some((c) => c.name === 'vendor')) db.exec("ALTER TABLE app_logs ADD COLUMN vendor TEXT NOT NULL DEFAULT ''");
+    const fresh = !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'record_counts'").get();
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS app_logs_by_vendor ON app_logs (vendor, id);
+      CREATE INDEX IF NOT EXISTS audit_events_by_vendor ON audit_events (vendor, id);
+      CREATE TABLE IF NOT EXISTS record_counts (tbl TEXT NOT NULL, vendor TEXT NOT NULL, rows INTEGER NOT NULL, PRIMARY KEY (tbl, vendor)) WITHOUT ROWID;`);
+    for (const table of ['app_logs', 'audit_events']) {
+      db.exec(`
+        CREATE TRIGGER IF NOT EXISTS ${table}_counted AFTER INSERT ON ${table} BEGIN
+          INSERT INTO record_counts (tbl, vendor, rows) VALUES ('${table}', NEW.vendor, 1)
+            ON CONFLICT (tbl, vendor) DO UPDATE SET rows = rows + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS ${table}_uncounted AFTER DELETE ON ${table} BEGIN
+          UPDATE record_counts SET rows = rows - 1 WHERE tbl = '${table}' AND vendor = OLD.vendor;
+        END;`);
+      if (fresh) db.exec(`INSERT INTO record_counts (tbl, vendor, rows) SELECT '${table}', vendor, COUNT(*) FROM ${table} GROUP BY vendor`);
+    }
+  }).immediate(); // two processes opening the database at once: one adds, the other sees it added
 }
 
 /** Which daemon run is alive (null: none); rows of any other run are not presented as live. */

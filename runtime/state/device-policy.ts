@@ -49,7 +49,7 @@ export interface VendorWasmPolicy {
   subscriptionsTotal?: number;
 }
 
-/** The `state:` part: what the device keeps for its own database (see stateLimits for defaults). */
+/** The `state:` part: what the device keeps for its own database (see stateLimits for defaults); rows are per vendor. */
 export interface StatePolicy { reserve?: string; logRows?: number; auditRows?: number; maxAge?: string }
 
 export interface DevicePolicy { signatures: SignaturePolicy; archive: ArchiveLimits; manifest: ManifestLimits; vendors: Record<string, VendorPolicyEntry>; state?: StatePolicy }

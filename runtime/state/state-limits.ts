@@ -1,6 +1,6 @@
 // What the device keeps for its own state database, from policy.yaml's `state:` (or defaults):
-// free space vendors' writes must leave for it, and how many log and audit rows it keeps, and for
-// how long. Bounded tables keep a flood from growing the database (and every query on it).
+// free space vendors' writes must leave for it, and how many log and audit rows it keeps per vendor
+// (and of its own), and for how long. Bounded tables keep a flood from growing the database (and every query on it).
 import { parseDuration, parseSize } from '../cli/parse-units.js';
 import type { DevicePolicy } from './device-policy.js';
 

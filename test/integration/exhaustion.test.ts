@@ -120,9 +120,29 @@ test('audit flood: denied calls in a loop give a bounded number of rows and a "m
   assert.ok(summaries.length >= 1, 'a row says how many were dropped');
   const droppedSaid = summaries.reduce((n, e) => n + Number(/^(\d+) more/.exec(e.attempted)![1]), 0);
   assert.is(droppedSaid + kvRows, denied, 'every denied call is either a row or counted in a summary row');
-  await host.recordSandboxes(); // prunes: the policy keeps 300 audit rows
-  assert.ok(host.records.audit().length <= 300, `${host.records.audit().length} audit rows kept`);
+  await host.recordSandboxes(); // prunes: the policy keeps 300 audit rows per vendor
+  const kept = host.records.audit({ vendor: 'Rogue Labs' }).length;
+  assert.ok(kept <= 300, `${kept} audit rows kept`);
   assert.ok(during < withinFactor(baseline), `victim ${during.toFixed(1)} ms, baseline ${baseline.toFixed(1)} ms`);
+});
+
+test("audit eviction: a vendor flooding its own audit rows past the quota prunes only its own, never another vendor's", async () => {
+  // Redteam finding 11: retention was global, so a flood within the rate limits evicted every other
+  // vendor's audit trail. The victim's vendor has no kv quota: its app asking for kv is audited.
+  await host.start(appPackage(dataDir, { appId: 'victim-kv', vendor: 'Victim Co', wasm: 'hello-as/build/hello.wasm', capabilities: '{ kv: { quota: 1Ki } }' }));
+  await host.ended('victim-kv');
+  const victimRows = audit('victim-kv');
+  assert.ok(victimRows.length > 0 && victimRows.every((e) => e.vendor === 'Victim Co'), 'the victim was denied kv at its start');
+  for (let i = 0; i < 4; i++) {
+    await host.start(rogue(`rogue-evict-${i}`, 'vendors/build/rogue-exhaust.wasm', { attack: 'audit', 'hold-ms': '1000' }));
+    await host.ended(`rogue-evict-${i}`);
+  }
+  host.flushLogs();
+  const written = host.records.audit({ vendor: 'Rogue Labs' }).length;
+  await host.recordSandboxes();
+  while (host.records.audit({ vendor: 'Rogue Labs' }).length > 300) await host.recordSandboxes();
+  assert.ok(written > 300, `the flood wrote ${written} rows, past the quota of 300`);
+  assert.equal(audit('victim-kv'), victimRows, "the victim's rows are all kept");
 });
 
 test('message flood: the flooded subscriber degrades (drops, counted on both sides) and is not stopped for CPU', async () => {
