@@ -14,24 +14,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { InstalledPackage, InstalledPackages } from '../../packages/install/installed-packages.js';
+import { InstalledPackages, type InstalledPackage } from '../../packages/install/installed-packages.js';
 import { installPackage } from '../../packages/install/package-installer.js';
 import { createStagingDir } from '../../packages/install/staging-area.js';
 import { parseApplicationDescription, type ApplicationDescription } from '../../packages/manifest/application-description.js';
 import { quoteValue } from '../../packages/quote-value.js';
-import type { TrustStore } from '../../packages/trust/trust-store.js';
+import { TrustStore } from '../../packages/trust/trust-store.js';
 import { AppRecords } from '../apps/app-records.js';
 import { crashPoint } from '../apps/crash-points.js';
 import { preparePackageComponents } from '../apps/prepare-package-components.js';
 import { uninstallApp } from '../apps/uninstall-app.js';
-import type { DevicePolicy } from '../state/device-policy.js';
+import { engineSocket } from '../bridge/engine-connection.js';
+import { loadDevicePolicy, type DevicePolicy } from '../state/device-policy.js';
 import { asDeploymentError, FleetApplyError, isTransient } from './apply-errors.js';
 import { parseApplicationDeployment, type ApplicationDeployment } from './application-deployment.js';
 import { componentReference, defaultRegistryOptions, openComponentArtifact, type RegistryOptionsFor } from './component-artifact.js';
 import type { AdoptedDeployment, ComponentStatus, DeploymentApplier, DeploymentError, DeploymentState, DeploymentStatusReport } from './deployment-applier.js';
 import { downComposeComponent, upComposeComponent } from './compose-deployment.js';
 import { checkDeviceConstraints } from './device-constraints.js';
-import type { DeviceFacts } from './device-facts.js';
+import { gatherDeviceFacts, type DeviceFacts, type LabelValue } from './device-facts.js';
 import { AppClaimError, FleetRecords, type FleetDeploymentRow } from './fleet-records.js';
 import { deploymentKind, matchPackage, type DeploymentKind } from './package-match.js';
 import { stopWasmApp, runWasmApp } from './wasm-deployment.js';
@@ -66,6 +67,30 @@ const timeoutMs = (text: string | undefined, fallback: number) => {
 
 export function createDeploymentApplier(options: DeploymentApplierOptions): DeploymentApplier {
   return new FleetApplier(options);
+}
+
+/**
+ * The applier as the daemon builds it from what it has: its data dir and state database, the
+ * device id it joined the fleet with, and the operator's labels. The trust store, installed
+ * packages and policy are the ones `bulkhead install` uses; the facts are the capability report's.
+ */
+export function daemonDeploymentApplier(device: { dataDir: string; db: Database.Database; deviceId: string; labels?: Record<string, LabelValue>; say?: (line: string) => void }): DeploymentApplier {
+  const { dataDir, db } = device;
+  return createDeploymentApplier({
+    dataDir, db, trust: new TrustStore(db), installed: new InstalledPackages(db, dataDir), policy: () => loadDevicePolicy(dataDir),
+    facts: () => gatherDeviceFacts({ deviceId: device.deviceId, dataDir, containerEngine: engineConfigured(), labels: device.labels }),
+    say: device.say,
+  });
+}
+
+/** Whether a container engine socket is configured or present (compose deployments are possible). */
+function engineConfigured(): boolean {
+  try {
+    engineSocket();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 class Reporter {
@@ -144,6 +169,7 @@ class FleetApplier implements DeploymentApplier {
       return;
     }
     const names = deployment.spec.deploymentProfile.components.map((c) => c.name);
+    this.#records.setName(id, deployment.metadata.name);
     reporter = new Reporter(this.#records, id, before?.report ?? null, onStatus, deployment.metadata.name);
     reporter.set(names, 'pending');
     reporter.emit();
@@ -291,14 +317,14 @@ class FleetApplier implements DeploymentApplier {
 
   async #remove(row: FleetDeploymentRow, onStatus: (r: DeploymentStatusReport) => void, signal?: AbortSignal): Promise<void> {
     const names = row.report?.components.map((c) => c.name) ?? [];
-    const reporter = new Reporter(this.#records, row.deploymentId, row.report, onStatus, row.report?.error?.source ?? row.deploymentId);
+    const reporter = new Reporter(this.#records, row.deploymentId, row.report, onStatus, row.name ?? row.deploymentId);
     reporter.set(names, 'removing');
     reporter.emit('removing');
     try {
       await this.#removeApp(row, signal);
     } catch (err) {
       if (signal?.aborted) return;
-      const error = asDeploymentError(err, row.deploymentId);
+      const error = asDeploymentError(err, reporter.source);
       reporter.set(names, 'failed', error);
       reporter.emit('failed', error);
       this.o.say?.(`fleet: removing deployment ${row.deploymentId} failed: [${error.code}] ${error.message}`);

@@ -11,6 +11,8 @@ export interface FleetDeploymentRow {
   deploymentId: string;
   /** Digest of the ApplicationDeployment document being (or last) applied. */
   digest: string;
+  /** Its metadata.name: the `source` of the deployment's status errors (Margo), also on removal. */
+  name: string | null;
   /** The app this deployment owns on the device (claimed before it is installed). */
   appId: string | null;
   vendor: string | null;
@@ -33,7 +35,7 @@ export interface FleetDeploymentRow {
 }
 
 interface Row {
-  deployment_id: string; digest: string; app_id: string | null; vendor: string | null; kind: string | null; components: string;
+  deployment_id: string; digest: string; name: string | null; app_id: string | null; vendor: string | null; kind: string | null; components: string;
   installed_digest: string | null; package_digest: string | null; parameters: string | null; state: string; error: string | null; report: string | null;
 }
 
@@ -42,14 +44,14 @@ export class AppClaimError extends Error {}
 export class FleetRecords {
   constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS fleet_deployments (
-      deployment_id TEXT PRIMARY KEY, digest TEXT NOT NULL, app_id TEXT UNIQUE, vendor TEXT, kind TEXT,
+      deployment_id TEXT PRIMARY KEY, digest TEXT NOT NULL, name TEXT, app_id TEXT UNIQUE, vendor TEXT, kind TEXT,
       components TEXT NOT NULL DEFAULT '[]', installed_digest TEXT, package_digest TEXT, parameters TEXT, state TEXT NOT NULL,
       error TEXT, report TEXT, updated_at TEXT NOT NULL)`);
   }
 
   private toRow(r: Row): FleetDeploymentRow {
     return {
-      deploymentId: r.deployment_id, digest: r.digest, appId: r.app_id, vendor: r.vendor, kind: r.kind as DeploymentKind | null,
+      deploymentId: r.deployment_id, digest: r.digest, name: r.name, appId: r.app_id, vendor: r.vendor, kind: r.kind as DeploymentKind | null,
       components: JSON.parse(r.components), installedDigest: r.installed_digest, packageDigest: r.package_digest, parameters: r.parameters ? JSON.parse(r.parameters) : null,
       state: r.state as DeploymentState, error: r.error ? JSON.parse(r.error) : null, report: r.report ? JSON.parse(r.report) : null,
     };
@@ -99,6 +101,10 @@ export class FleetRecords {
   releaseApp(deploymentId: string): void {
     this.db.prepare(`UPDATE fleet_deployments SET app_id = NULL, vendor = NULL, kind = NULL, components = '[]', installed_digest = NULL, package_digest = NULL, parameters = NULL, updated_at = ?
       WHERE deployment_id = ?`).run(new Date().toISOString(), deploymentId);
+  }
+
+  setName(deploymentId: string, name: string): void {
+    this.db.prepare('UPDATE fleet_deployments SET name = ? WHERE deployment_id = ?').run(name, deploymentId);
   }
 
   /** The package the fleet is about to install for the app (set before the install commits). */

@@ -12,11 +12,9 @@ import { RegistryClient } from '../../packages/oci/registry-client.js';
 import { encodePublicKeyBase64, generateKeyPair, type SecretKey } from '../../packages/signing/minisign.js';
 import { signPackageFile } from '../../packages/signing/package-signature.js';
 import { TrustStore } from '../../packages/trust/trust-store.js';
-import { loadDevicePolicy } from '../../runtime/state/device-policy.js';
 import { openStateDb } from '../../runtime/state/state-db.js';
 import type { DeploymentApplier, DeploymentStatusReport } from '../../runtime/fleet/deployment-applier.js';
-import { gatherDeviceFacts } from '../../runtime/fleet/device-facts.js';
-import { createDeploymentApplier } from '../../runtime/fleet/fleet-applier.js';
+import { daemonDeploymentApplier } from '../../runtime/fleet/fleet-applier.js';
 import { craftTarGz } from './package-fixtures.js';
 import { sample, tempDir } from './paths.js';
 
@@ -32,14 +30,11 @@ export interface FleetDevice {
   close(): void;
 }
 
-export function openFleetDevice(dataDir: string, options: { labels?: Record<string, string>; startTimeoutMs?: number } = {}): FleetDevice {
+export function openFleetDevice(dataDir: string, options: { labels?: Record<string, string> } = {}): FleetDevice {
   const db = openStateDb(dataDir);
   const installed = new InstalledPackages(db, dataDir);
-  const applier = createDeploymentApplier({
-    dataDir, db, trust: new TrustStore(db), installed, policy: () => loadDevicePolicy(dataDir),
-    facts: () => gatherDeviceFacts({ deviceId: DEVICE_ID, dataDir, containerEngine: true, labels: options.labels }),
-    startTimeoutMs: options.startTimeoutMs ?? 60_000,
-  });
+  // What the daemon builds (same trust store, installer, policy and facts).
+  const applier = daemonDeploymentApplier({ dataDir, db, deviceId: DEVICE_ID, labels: options.labels });
   const reports: DeploymentStatusReport[] = [];
   return {
     dataDir, db, installed, applier, reports,
