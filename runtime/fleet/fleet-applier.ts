@@ -70,17 +70,22 @@ export function createDeploymentApplier(options: DeploymentApplierOptions): Depl
 }
 
 /**
- * The applier as the daemon builds it from what it has: its data dir and state database, the
- * device id it joined the fleet with, and the operator's labels. The trust store, installed
- * packages and policy are the ones `bulkhead install` uses; the facts are the capability report's.
+ * The applier as the daemon builds it from what it has: its data dir and state database, and this
+ * device's facts, which must be the ones the capability report sends (the WFM places deployments by
+ * that report; the device checks deviceConstraints against the same properties and labels). The
+ * trust store, installed packages and policy are the ones `bulkhead install` uses.
  */
-export function daemonDeploymentApplier(device: { dataDir: string; db: Database.Database; deviceId: string; labels?: Record<string, LabelValue>; say?: (line: string) => void }): DeploymentApplier {
+export function daemonDeploymentApplier(device: { dataDir: string; db: Database.Database; facts: () => DeviceFacts; say?: (line: string) => void }): DeploymentApplier {
   const { dataDir, db } = device;
   return createDeploymentApplier({
     dataDir, db, trust: new TrustStore(db), installed: new InstalledPackages(db, dataDir), policy: () => loadDevicePolicy(dataDir),
-    facts: () => gatherDeviceFacts({ deviceId: device.deviceId, dataDir, containerEngine: engineConfigured(), labels: device.labels }),
-    say: device.say,
+    facts: device.facts, say: device.say,
   });
+}
+
+/** Facts from this machine, for a caller without a capability report of its own (tests, tools). */
+export function machineFacts(dataDir: string, deviceId: string, labels?: Record<string, LabelValue>): () => DeviceFacts {
+  return () => gatherDeviceFacts({ deviceId, dataDir, containerEngine: engineConfigured(), labels });
 }
 
 /** Whether a container engine socket is configured or present (compose deployments are possible). */
