@@ -80,7 +80,14 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
     say(`daemon ${process.pid} serving ${dataDir} (run ${run})`);
     // The Margo fleet link runs beside the reconcile loop while the device is joined (fleet join).
     const { superviseFleet } = await import('../fleet/fleet-supervisor.js');
-    fleet = superviseFleet({ dataDir, db, say, ...options.fleet }, fleetStop.signal);
+    const { daemonDeploymentApplier } = await import('../fleet/fleet-applier.js');
+    const { reportedFacts } = await import('../fleet/device-facts.js');
+    fleet = superviseFleet({
+      dataDir, db, say,
+      // Deployments are checked against the facts the link reports as capabilities.
+      createApplier: () => daemonDeploymentApplier({ dataDir, db, say, facts: () => reportedFacts(db, dataDir) }),
+      ...options.fleet,
+    }, fleetStop.signal);
     // A counter bumped in the same transaction as every desired-state change: it is read before a
     // pass, so a commit made while the pass runs moves it again and is seen by the next one.
     let seen = -1;

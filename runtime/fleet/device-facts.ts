@@ -1,54 +1,34 @@
-// What this device is, in the shape of the properties and labels of Margo's
-// DeviceCapabilitiesManifest (Workload Management API 1.0.0-rc.3): the link side reports it to the
-// WFM (PUT /api/v1/capabilities/{deviceId}), and the apply side checks each deployment's
-// deviceConstraints against exactly the same facts, so a WFM placing by the report and the device
-// deciding by its own view never disagree.
-import fs from 'node:fs';
-import os from 'node:os';
+// What this device is, as the deviceConstraints of a deployment are checked against it: exactly
+// the properties and labels of the DeviceCapabilitiesManifest the link reports to the WFM
+// (device-capabilities.ts makes that document; this module only reads it), so the WFM placing by
+// the report and the device deciding by its own view never disagree.
+import type Database from 'better-sqlite3';
+import { detectDeviceFacts, deviceCapabilities } from './device-capabilities.js';
+import { EnrollmentStore } from './fleet-enrollment.js';
 
 export type CpuArchitecture = 'amd64' | 'arm64' | 'arm';
 export type LabelValue = string | number | boolean | string[] | number[];
 
+/** The `properties` of the capability report (Workload Management API 1.0.0-rc.3). */
 export interface DeviceProperties {
   id: string;
   vendor: string;
   modelNumber: string;
   serialNumber: string;
   cpus: { cores: number; architecture?: CpuArchitecture }[];
-  /** Binary units, e.g. "15953Mi": memory the device has for apps. */
+  /** Binary units, e.g. "15953Mi". */
   memory: string;
-  /**
-   * Binary units: the size of the file system holding the data dir (where packages and app data
-   * go). Its size, not its free space: that moves with every write, and the report (which the WFM
-   * places by) would change all the time.
-   */
+  /** Binary units: the size of the file system holding the data dir. */
   storage: string;
-  peripherals: { type: 'gpu' | 'display' | 'camera' | 'microphone' | 'speaker'; manufacturer?: string; model?: string }[];
-  interfaces: { type: 'ethernet' | 'wifi' | 'cellular' | 'bluetooth' | 'usb' | 'canbus' | 'rs232' }[];
+  peripherals: { type: string; manufacturer?: string; model?: string }[];
+  interfaces: { type: string }[];
   otelCollector: boolean;
-  supportedRuntimes: ('oci' | 'custom')[];
-  supportedDeploymentTypes: ('helm' | 'compose' | 'custom')[];
+  supportedRuntimes: string[];
+  supportedDeploymentTypes: string[];
 }
 
 export interface DeviceFacts { properties: DeviceProperties; labels: Record<string, LabelValue> }
 
-/** The label by which a WFM (or an eligibility rule) knows the device runs Bulkhead's WebAssembly apps. */
-export const WASM_RUNTIME_LABEL = 'bulkhead.dev/wasm-apps';
-
-export interface DeviceFactsOptions {
-  /** The device id the device was joined with (Margo DeviceId). */
-  deviceId: string;
-  dataDir: string;
-  /** Whether a container engine serves compose deployments here (adds runtime oci and type compose). */
-  containerEngine: boolean;
-  vendor?: string;
-  modelNumber?: string;
-  serialNumber?: string;
-  /** Operator-chosen labels, added to ours (ours win: they state what the device runs). */
-  labels?: Record<string, LabelValue>;
-}
-
-const MI = 1024 * 1024;
 const UNIT_POWER: Record<string, number> = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 };
 
 /** Bytes of a Margo quantity ("512Mi", "2Gi", also "64 Gi" as the spec's examples write it, or a plain number). */
@@ -58,57 +38,19 @@ export function quantityBytes(text: string): number | undefined {
   return Number(m[1]) * 1024 ** (m[2] ? UNIT_POWER[m[2]]! : 0);
 }
 
-function architecture(): CpuArchitecture | undefined {
-  return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm' } as Record<string, CpuArchitecture>)[os.arch()];
+/** The facts in a capability report document. */
+export function factsOfReport(report: Record<string, unknown>): DeviceFacts {
+  return { properties: report.properties as DeviceProperties, labels: (report.labels ?? {}) as Record<string, LabelValue> };
 }
 
-/** A line of /sys/class/dmi/id (often root-only), or undefined. */
-function dmi(name: string): string | undefined {
-  try {
-    const v = fs.readFileSync(`/sys/class/dmi/id/${name}`, 'utf8').trim();
-    return v || undefined;
-  } catch {
-    return undefined;
-  }
+/** What the joined device reports now (its enrollment's device id, vendor, model, serial and labels). */
+export function reportedFacts(db: Database.Database, dataDir: string): DeviceFacts {
+  const e = new EnrollmentStore(db).get();
+  if (!e) throw new Error('the device has not joined a fleet manager (bulkhead fleet join)');
+  return factsOfReport(deviceCapabilities({ deviceId: e.deviceId, dataDir, device: e.device, labels: e.labels }));
 }
 
-const VIRTUAL_INTERFACE = /^(lo|veth|podman|docker|cni|br-|virbr|tap|tun|bh-)/;
-
-function interfaces(): DeviceProperties['interfaces'] {
-  const out: DeviceProperties['interfaces'] = [];
-  for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
-    if (VIRTUAL_INTERFACE.test(name) || (addrs ?? []).every((a) => a.internal)) continue;
-    out.push({ type: /^wl/.test(name) ? 'wifi' : /^ww/.test(name) ? 'cellular' : 'ethernet' });
-  }
-  return out;
-}
-
-function storageBytes(dir: string): number {
-  try {
-    const s = fs.statfsSync(dir);
-    return s.blocks * s.bsize;
-  } catch {
-    return 0;
-  }
-}
-
-export function gatherDeviceFacts(options: DeviceFactsOptions): DeviceFacts {
-  const arch = architecture();
-  return {
-    properties: {
-      id: options.deviceId,
-      vendor: options.vendor ?? dmi('sys_vendor') ?? 'unknown',
-      modelNumber: options.modelNumber ?? dmi('product_name') ?? 'unknown',
-      serialNumber: options.serialNumber ?? dmi('product_serial') ?? 'unknown',
-      cpus: [{ cores: os.availableParallelism(), ...(arch ? { architecture: arch } : {}) }],
-      memory: `${Math.floor(os.totalmem() / MI)}Mi`,
-      storage: `${Math.floor(storageBytes(options.dataDir) / MI)}Mi`,
-      peripherals: [],
-      interfaces: interfaces(),
-      otelCollector: false,
-      supportedRuntimes: options.containerEngine ? ['oci', 'custom'] : ['custom'],
-      supportedDeploymentTypes: options.containerEngine ? ['compose', 'custom'] : ['custom'],
-    },
-    labels: { ...options.labels, [WASM_RUNTIME_LABEL]: true },
-  };
+/** The same report for a device id of the caller's choosing, without a join (tests, tools). */
+export function machineFacts(dataDir: string, deviceId: string, labels: Record<string, string> = {}): DeviceFacts {
+  return factsOfReport(deviceCapabilities({ deviceId, dataDir, device: detectDeviceFacts(), labels }));
 }

@@ -24,7 +24,6 @@ import { AppRecords } from '../apps/app-records.js';
 import { crashPoint } from '../apps/crash-points.js';
 import { preparePackageComponents } from '../apps/prepare-package-components.js';
 import { uninstallApp } from '../apps/uninstall-app.js';
-import { engineSocket } from '../bridge/engine-connection.js';
 import { loadDevicePolicy, type DevicePolicy } from '../state/device-policy.js';
 import { asDeploymentError, FleetApplyError, isTransient } from './apply-errors.js';
 import { parseApplicationDeployment, type ApplicationDeployment } from './application-deployment.js';
@@ -32,7 +31,7 @@ import { componentReference, defaultRegistryOptions, openComponentArtifact, type
 import type { AdoptedDeployment, ComponentStatus, DeploymentApplier, DeploymentError, DeploymentState, DeploymentStatusReport } from './deployment-applier.js';
 import { downComposeComponent, upComposeComponent } from './compose-deployment.js';
 import { checkDeviceConstraints } from './device-constraints.js';
-import { gatherDeviceFacts, type DeviceFacts, type LabelValue } from './device-facts.js';
+import type { DeviceFacts } from './device-facts.js';
 import { AppClaimError, FleetRecords, type FleetDeploymentRow } from './fleet-records.js';
 import { deploymentKind, matchPackage, type DeploymentKind } from './package-match.js';
 import { stopWasmApp, runWasmApp } from './wasm-deployment.js';
@@ -81,21 +80,6 @@ export function daemonDeploymentApplier(device: { dataDir: string; db: Database.
     dataDir, db, trust: new TrustStore(db), installed: new InstalledPackages(db, dataDir), policy: () => loadDevicePolicy(dataDir),
     facts: device.facts, say: device.say,
   });
-}
-
-/** Facts from this machine, for a caller without a capability report of its own (tests, tools). */
-export function machineFacts(dataDir: string, deviceId: string, labels?: Record<string, LabelValue>): () => DeviceFacts {
-  return () => gatherDeviceFacts({ deviceId, dataDir, containerEngine: engineConfigured(), labels });
-}
-
-/** Whether a container engine socket is configured or present (compose deployments are possible). */
-function engineConfigured(): boolean {
-  try {
-    engineSocket();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 class Reporter {

@@ -14,7 +14,8 @@ import { signPackageFile } from '../../packages/signing/package-signature.js';
 import { TrustStore } from '../../packages/trust/trust-store.js';
 import { openStateDb } from '../../runtime/state/state-db.js';
 import type { DeploymentApplier, DeploymentStatusReport } from '../../runtime/fleet/deployment-applier.js';
-import { daemonDeploymentApplier, machineFacts } from '../../runtime/fleet/fleet-applier.js';
+import { machineFacts } from '../../runtime/fleet/device-facts.js';
+import { daemonDeploymentApplier } from '../../runtime/fleet/fleet-applier.js';
 import { craftTarGz } from './package-fixtures.js';
 import { sample, tempDir } from './paths.js';
 
@@ -34,7 +35,7 @@ export function openFleetDevice(dataDir: string, options: { labels?: Record<stri
   const db = openStateDb(dataDir);
   const installed = new InstalledPackages(db, dataDir);
   // What the daemon builds (same trust store, installer, policy and facts).
-  const applier = daemonDeploymentApplier({ dataDir, db, facts: machineFacts(dataDir, DEVICE_ID, options.labels) });
+  const applier = daemonDeploymentApplier({ dataDir, db, facts: () => machineFacts(dataDir, DEVICE_ID, options.labels) });
   const reports: DeploymentStatusReport[] = [];
   return {
     dataDir, db, installed, applier, reports,

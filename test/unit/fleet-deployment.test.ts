@@ -8,7 +8,8 @@ import { DEFAULT_MANIFEST_LIMITS } from '../../packages/manifest/manifest-limits
 import { FleetApplyError } from '../../runtime/fleet/apply-errors.js';
 import { parseApplicationDeployment } from '../../runtime/fleet/application-deployment.js';
 import { checkDeviceConstraints, unmetConstraints } from '../../runtime/fleet/device-constraints.js';
-import { gatherDeviceFacts, quantityBytes, WASM_RUNTIME_LABEL, type DeviceFacts } from '../../runtime/fleet/device-facts.js';
+import { WASM_LABEL as WASM_RUNTIME_LABEL } from '../../runtime/fleet/device-capabilities.js';
+import { machineFacts, quantityBytes, type DeviceFacts } from '../../runtime/fleet/device-facts.js';
 import { deploymentKind, matchPackage } from '../../runtime/fleet/package-match.js';
 import { deploymentDocument } from '../support/application-deployments.js';
 import { tempDir } from '../support/paths.js';
@@ -127,8 +128,8 @@ test('eligibility rules: properties by JSON Pointer, labels by exact key, every 
   }
 });
 
-test('device facts describe this machine in the capability report\'s shape', () => {
-  const f = gatherDeviceFacts({ deviceId: 'dev-1', dataDir: tempDir(), containerEngine: true, labels: { site: 'x', [WASM_RUNTIME_LABEL]: false } });
+test('the facts checked are the capability report: this machine, the join\'s device id and labels, and the wasm label', () => {
+  const f = machineFacts(tempDir(), 'dev-1', { site: 'x', [WASM_RUNTIME_LABEL]: 'no' });
   assert.is(f.properties.id, 'dev-1');
   assert.ok(f.properties.cpus[0]!.cores >= 1);
   assert.ok(quantityBytes(f.properties.memory)! > 0);
