@@ -10,7 +10,7 @@ import type { PreparedCompose } from './compose-request.js';
 import { ComposeRequestError } from './compose-request.js';
 import type { EnforcedService, Violation } from './container-policy.js';
 import { connectEngine, EngineError } from './engine-connection.js';
-import { loadImageArchive } from './image-archives.js';
+import { loadVendorImageArchive, releaseUnusedVendorImages, resolveVendorImages } from './vendor-images.js';
 import { BindMountError, deploymentHasContainers, releaseOrphanPins, releasePins } from './bind-mounts.js';
 
 export type ComposeVerb = 'check' | 'up' | 'down' | 'ps' | 'logs';
@@ -67,14 +67,17 @@ export async function composeUpVerb(p: PreparedCompose, options: UpOptions): Pro
   }
   const docker = await engine(options.host);
   for (const archive of [...p.imageArchives, ...(options.imageArchives ?? [])]) {
-    const image = await loadImageArchive(docker, archive, options.archiveProgress?.(archive)).catch((err: Error) => {
+    const names = await loadVendorImageArchive(docker, p.dataDir, p.vendor, archive, p.policy.imageStorageBytes, options.archiveProgress?.(archive)).catch((err: Error) => {
       throw new ComposeVerbError('BH_ERR_DEPLOY', err.message);
     });
-    options.onEvent?.(`loaded ${image}`);
+    options.onEvent?.(`loaded ${names.join(', ') || 'no image'} for ${p.vendor}`);
   }
+  // Each image resolved for this vendor to an ID: the engine is never handed a shared name.
+  const images = await resolveVendorImages(docker, p.dataDir, p.vendor, p.policy.images, p.services);
+  if (images.violations.length) throw new ComposeVerbError('BH_ERR_POLICY', policyRefusalText(images.violations), images.violations);
   try {
     const r = await composeUp({
-      docker, identity: p.identity, compose: p.loaded.file, enforced: p.services, projectDir: p.projectDir, sourceDir: p.sourceDir,
+      docker, identity: p.identity, compose: p.loaded.file, enforced: images.services, projectDir: p.projectDir, sourceDir: p.sourceDir,
       vendorRoot: p.policy.dataRoot, dataDir: p.dataDir, secretsDir: path.join(options.dataDir, 'compose-secrets', p.identity.deployment), onEvent: options.onEvent,
     });
     return { ok: true, deployment: p.identity.deployment, warnings: p.loaded.warnings, ...r };
@@ -87,6 +90,7 @@ export async function composeUpVerb(p: PreparedCompose, options: UpOptions): Pro
 export async function composeDownVerb(p: PreparedCompose, host?: string): Promise<ComposeDownResult> {
   const docker = await engine(host);
   const removed = await composeDown(docker, p.identity, p.loaded.file);
+  await releaseUnusedVendorImages(docker, p.dataDir, p.vendor);
   try {
     releasePins(p.dataDir, p.identity.deployment);
     // Pins a crashed `up` or a removed-by-hand deployment left behind.

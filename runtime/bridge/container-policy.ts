@@ -18,12 +18,17 @@ export interface VendorContainerPolicy {
   capAdd: string[];
   limits: { memoryBytes: number; nanoCpus: number; pids: number };
   requireImageDigest: boolean;
+  /** Operator-provided engine images the vendor may run besides its own loaded ones (vendor-images.ts). */
+  images: string[];
+  /** Engine storage the vendor's loaded images may take. */
+  imageStorageBytes: number;
 }
 
 export function defaultVendorPolicy(dataRoot: string): VendorContainerPolicy {
   return {
     dataRoot, ports: { from: 0, to: -1 }, addresses: ['127.0.0.1'], capAdd: [],
     limits: { memoryBytes: 256 * 1024 * 1024, nanoCpus: 1e9, pids: 256 }, requireImageDigest: false,
+    images: [], imageStorageBytes: 1024 ** 3,
   };
 }
 

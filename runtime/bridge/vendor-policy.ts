@@ -11,12 +11,15 @@ export function containerPolicyFor(vendor: VendorId, device: DevicePolicy, dataD
   const entry = device.vendors[vendor] ?? {};
   const base = defaultVendorPolicy(vendorDataRoot(vendor, device, dataDir));
   const memory = entry.limits?.memory ? /^(\d+)(Ki|Mi|Gi)$/.exec(entry.limits.memory) : null;
+  const imageStorage = entry.imageStorage ? /^(\d+)(Ki|Mi|Gi)$/.exec(entry.imageStorage) : null;
   return {
     ...base,
     ports: entry.ports ?? base.ports,
     addresses: entry.addresses ?? base.addresses,
     capAdd: entry.capAdd ?? base.capAdd,
     requireImageDigest: entry.requireImageDigest ?? base.requireImageDigest,
+    images: entry.images ?? base.images,
+    imageStorageBytes: imageStorage ? Number(imageStorage[1]) * UNITS[imageStorage[2]!]! : base.imageStorageBytes,
     limits: {
       memoryBytes: memory ? Number(memory[1]) * UNITS[memory[2]!]! : base.limits.memoryBytes,
       nanoCpus: entry.limits?.cpus ? Math.round(entry.limits.cpus * 1e9) : base.limits.nanoCpus,

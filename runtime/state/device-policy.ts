@@ -18,6 +18,8 @@ export interface VendorPolicyEntry {
   capAdd?: string[];
   limits?: { memory?: string; cpus?: number; pids?: number };
   requireImageDigest?: boolean;
+  images?: string[];
+  imageStorage?: string;
   wasm?: VendorWasmPolicy;
 }
 

@@ -45,6 +45,16 @@ export function deploymentName(vendor: VendorId, project: string): string {
   return `${readable}-${shortHash(JSON.stringify([vendor, project]), 16)}`;
 }
 
+/**
+ * The engine name the bridge gives an image a vendor loaded (`localhost/bh-<vendor dir>/<slug of
+ * the name the archive claimed>:<16 hex of it>`): readable, and never a name an archive can
+ * claim for itself, since the bridge loads archives without their names. It keeps the image from
+ * being pruned; which image a vendor may run is decided by the bridge's per-vendor record.
+ */
+export function vendorImageName(vendor: VendorId, claimed: string): string {
+  return `localhost/bh-${vendorDirName(vendor)}/${slug(claimed.replace(/[:@][^/]*$/, '')) || 'image'}:${shortHash(claimed, 16)}`;
+}
+
 /** The name data roots had before identities were hashed; only the migration uses it. */
 export function legacyVendorDirName(vendor: VendorId): string {
   return vendor.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'vendor';

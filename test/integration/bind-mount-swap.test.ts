@@ -35,7 +35,7 @@ test.before(() => {
   const problem = podmanAvailable();
   if (problem) throw new Error(`these tests need a real Podman engine (.ci/run installs and starts it): ${problem}`);
   ensureBusyboxImage();
-  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  ${VENDOR}:\n    limits: { memory: 32Mi, cpus: 0.3, pids: 32 }\n`);
+  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  ${VENDOR}:\n    limits: { memory: 32Mi, cpus: 0.3, pids: 32 }\n    images: ["${BUSYBOX_IMAGE}"]\n`);
 });
 
 test.after(() => {

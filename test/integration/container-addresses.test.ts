@@ -55,7 +55,7 @@ test('hostile: under *:8080 a wasm app cannot reach another vendor\'s container 
   const problem = podmanAvailable();
   if (problem) throw new Error(`this test needs a real Podman engine (.ci/run installs and starts it): ${problem}`);
   ensureBusyboxImage();
-  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  ${VICTIM}: {}\n  ${ROGUE}:\n    wasm:\n      netConnect: ["*:8080"]\n`);
+  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  ${VICTIM}: { images: ["${BUSYBOX_IMAGE}"] }\n  ${ROGUE}:\n    images: ["${BUSYBOX_IMAGE}"]\n    wasm:\n      netConnect: ["*:8080"]\n`);
   const composeDir = tempDir();
   fs.writeFileSync(path.join(composeDir, 'compose.yaml'), `name: plant-db
 services:

@@ -43,8 +43,10 @@ test.before(async () => {
   ${VENDOR_A}:
     ports: { from: ${portA}, to: ${portA} }
     limits: { memory: 48Mi, cpus: 0.5, pids: 64 }
+    images: ["${IMAGE}"]
   ${VENDOR_B}:
     ports: { from: ${portB}, to: ${portB} }
+    images: ["${IMAGE}"]
 `);
 });
 
@@ -286,7 +288,7 @@ test('engine unreachable and missing image: clear errors', async () => {
   const file = writeApp('missing', `services:\n  app:\n    image: localhost/does-not-exist:1\n`);
   const missing = await bridge(file, VENDOR_A, 'up');
   assert.is(missing.code, 1);
-  assert.match(missing.stderr, /services\.app: image localhost\/does-not-exist:1 is not on this device/);
+  assert.match(missing.stderr, /\[image\] services\.app: image "localhost\/does-not-exist:1" was not loaded by Bridge Test A nor allowed for it; ship it as an image archive/);
   const down = await runCli(['--data-dir', dataDir, 'compose', 'up', '-f', file, '--vendor', VENDOR_A, '--host', 'unix:///nonexistent.sock']);
   assert.is(down.code, 1);
   assert.match(down.stderr, /container engine at \/nonexistent\.sock is unreachable/);

@@ -23,7 +23,7 @@ const MUELLER = vendorId('Müller Automation');
 test('Möller and Müller Automation get distinct data roots and cannot read each other\'s store', async () => {
   assert.is(legacyVendorDirName(MOELLER), legacyVendorDirName(MUELLER), 'the old names collided');
   const dataDir = tempDir('bulkhead-umlaut-');
-  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  ${MOELLER}: { wasm: {} }\n  ${MUELLER}: { wasm: {} }\n`);
+  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  ${MOELLER}: { wasm: {}, images: ["${BUSYBOX_IMAGE}"] }\n  ${MUELLER}: { wasm: {}, images: ["${BUSYBOX_IMAGE}"] }\n`);
   const policy = loadDevicePolicy(dataDir);
   const roots = [MOELLER, MUELLER].map((v) => vendorDataRoot(v, policy, dataDir));
   assert.is.not(roots[0], roots[1]);
@@ -68,6 +68,7 @@ test('Heldout/a-x and Heldout A/x compose deployments neither see nor delete eac
   if (podmanProblem) throw new Error(`this test needs a real Podman engine (.ci/run installs and starts it): ${podmanProblem}`);
   ensureBusyboxImage();
   const dataDir = tempDir('bulkhead-heldout-');
+  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  Heldout: { images: ["${BUSYBOX_IMAGE}"] }\n  Heldout A: { images: ["${BUSYBOX_IMAGE}"] }\n`);
   const app = (project: string) => {
     const dir = path.join(tempDir(), project);
     fs.mkdirSync(dir);
