@@ -74,8 +74,10 @@ test.before(async () => {
   fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:
   ${ACME}:
     wasm: { fsWritable: true, publish: ["plant/line1/#"], memory: 32Mi }
+    images: ["${BUSYBOX_IMAGE}"]
   ${GLOBEX}:
     limits: { memory: 32Mi, cpus: 0.5, pids: 32 }
+    images: ["${BUSYBOX_IMAGE}"]
 `);
   acme = await trustedVendor(dataDir, ACME);
   globex = await trustedVendor(dataDir, GLOBEX);

@@ -77,7 +77,7 @@ test.before(async () => {
   ensureBusyboxImage();
   registry = await startRegistry();
   wfm = await TestWfm.start({ server: pki.wfm, clientCa: pki.ca, wfmSpiffeId: WFM_SPIFFE_ID });
-  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  ${ACME}:\n    wasm: { fsWritable: true, publish: ["plant/line1/#"], memory: 32Mi }\n  ${GLOBEX}:\n    limits: { memory: 32Mi, cpus: 0.5, pids: 32 }\n`);
+  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n  ${ACME}:\n    wasm: { fsWritable: true, publish: ["plant/line1/#"], memory: 32Mi }\n  ${GLOBEX}:\n    limits: { memory: 32Mi, cpus: 0.5, pids: 32 }\n    images: ["${BUSYBOX_IMAGE}"]\n`);
   const acme = await trustedVendor(dataDir, ACME);
   const globex = await trustedVendor(dataDir, GLOBEX);
   wasmRepo = await publish(registry.address, sensorFilterPackage('e2e-filter', '1.0.0', ACME), acme, { id: 'e2e-filter', version: '1.0.0', vendor: ACME });
