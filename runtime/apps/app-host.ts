@@ -11,8 +11,8 @@ import { AppRecords, isoTime, type ActualState, type LogRow } from './app-record
 import type { EffectiveGrant } from '../../host-apis/capabilities/grant.js';
 import { planApp, releasePlan, type AppPlan } from './app-plan.js';
 import { closeGrantDirectories, grantDirectoryCount } from './grant-directories.js';
-import { DEFAULT_SUBSCRIPTION_LIMITS } from '../../host-apis/bulkhead/subscription-limits.js';
-import { MessageBus, type QueueLimits } from './message-bus.js';
+import type { QueueLimits } from './message-bus.js';
+import { DeviceBus } from './device-bus.js';
 import { NetService } from './net-service.js';
 import { DeviceFdBudget, ResourceLedger, type InstanceResources } from '../../host-apis/limits/resource-ledger.js';
 import { createAuditLimiter, DEFAULT_AUDIT_LIMITS, type AuditSink } from '../../host-apis/bulkhead/audit.js';
@@ -75,7 +75,7 @@ let startCounter = 0;
 
 export class AppHost {
   readonly records: AppRecords;
-  readonly bus = new MessageBus();
+  readonly bus = new DeviceBus();
   readonly #containerNetworks = new ContainerNetworks();
   readonly net = new NetService((instanceId, denial) => {
     const inst = this.#instances.get(instanceId);
@@ -262,6 +262,7 @@ export class AppHost {
       net: (call) => this.net.handle(call),
       lost: (ids, reason, culprit) => {
         if (this.#sandboxes.get(plan.vendor) === s) this.#sandboxes.delete(plan.vendor);
+        this.bus.detach(plan.vendor, s!);
         this.records.upsertSandbox({ vendor: plan.vendor, state: 'stopped', instances: 0, cpuMs: s!.cpuMs(), memoryBytes: 0, reason });
         const culpritApp = culprit ? this.#instances.get(culprit)?.appId : undefined;
         const apps = new Map<string, boolean>();
@@ -281,6 +282,7 @@ export class AppHost {
       },
     }, { ledger: ledger.buffers, limits: ledger.limits, dataRoot: plan.vendorWasm.grantPolicy.dataRoot, audit: limits.audit, publish: limits.publish, subscriptions: limits.subscriptions }, plan.vendorWasm.limits.callTimeoutMs);
     this.#sandboxes.set(plan.vendor, s);
+    this.bus.attach(plan.vendor, s);
     return s;
   }
 
@@ -298,6 +300,10 @@ export class AppHost {
 
   #onSandboxMessage(m: FromSandbox): void {
     if (m.type === 'stats') return; // answered by VendorSandbox.stats()
+    if (m.type === 'drops') {
+      this.bus.dropsReported(m.subscribers, m.publishers);
+      return;
+    }
     if (m.type === 'logs') {
       for (const r of m.records) {
         const inst = this.#instances.get(r.instanceId);
@@ -316,24 +322,8 @@ export class AppHost {
         this.#audit(inst, m.denial);
         break;
       case 'publish':
-        this.bus.publish(m.topic, m.payload, m.instanceId);
+        this.bus.fromSandbox(m.topic, m.payload, m.instanceId);
         break;
-      case 'delivered':
-        this.bus.handled(m.instanceId);
-        break;
-      case 'subscribe': {
-        const sandbox = () => this.#sandboxes.get(inst.vendor);
-        this.bus.subscribe(m.instanceId, m.pattern, {
-          deliver: (id, topic, payload) => sandbox()?.deliver(id, topic, payload),
-          queue: inst.queue ?? { messages: 64, bytes: 1024 * 1024, overflow: 'drop-oldest' },
-          resources: inst.resources,
-          ready: () => sandbox()?.hasCpuHeadroom() ?? false,
-          acks: true,
-          // The sandbox refused past the cap already; the bus holds no more than it either way.
-          maxPatterns: this.#apps.get(inst.appId)?.plan.vendorWasm.limits.subscriptions.perInstance ?? DEFAULT_SUBSCRIPTION_LIMITS.perInstance,
-        });
-        break;
-      }
       case 'state':
         if (m.state === 'running') {
           inst.state = 'running';
@@ -458,6 +448,7 @@ export class AppHost {
       sandbox.start({
         instanceId: `${pkg.appId}/${c.name}#${run}`, app: pkg.appId, component: c.name, kind: c.kind, path: c.path,
         grant: c.grant, args: c.args, parameters: c.parameters, memoryCapBytes: c.memoryCapBytes, tableElements: limits.tableElements, logLimits: limits.log,
+        queue: c.queue,
         resourceCells: live.instances.get(`${pkg.appId}/${c.name}#${run}`)?.resources?.shared,
       });
     }

@@ -6,6 +6,7 @@ import type { AuditLimits } from '../../host-apis/bulkhead/audit.js';
 import type { PublishLimits } from '../../host-apis/bulkhead/messaging.js';
 import type { SubscriptionLimits } from '../../host-apis/bulkhead/subscription-limits.js';
 import type { LedgerBuffers, ResourceLimits } from '../../host-apis/limits/resource-ledger.js';
+import type { QueueLimits } from '../apps/message-bus.js';
 
 export interface InstanceSpec {
   instanceId: string;
@@ -25,6 +26,8 @@ export interface InstanceSpec {
   logLimits: LogLimits;
   /** The instance's shared resource counters (InstanceResources.shared), set by the supervisor. */
   resourceCells?: SharedArrayBuffer;
+  /** Its queue of messages waiting for delivery (default: DEFAULT_QUEUE_LIMITS). */
+  queue?: QueueLimits;
   /** `log` (apps): std streams become log records; `inherit` (bulkhead run): the process's own. */
   stdio?: 'log' | 'inherit';
 }
@@ -38,6 +41,8 @@ export interface SandboxInit {
   /** Synchronous calls to the supervisor (network): the port and its wake-up counter. */
   callPort: import('node:worker_threads').MessagePort;
   callSignal: SharedArrayBuffer;
+  /** 1 while the vendor may take message deliveries (CPU headroom), kept by the supervisor. */
+  headroom: SharedArrayBuffer;
   /** What the vendor's guests may make the host hold; absent: no limits (bulkhead run). */
   resources?: SandboxResources;
 }
@@ -58,7 +63,13 @@ export interface NetCall { instanceId: string; method: string; args: unknown[] }
 
 export type ToSandbox =
   | { type: 'start'; spec: InstanceSpec }
-  | { type: 'deliver'; instanceId: string; topic: string; payload: Uint8Array }
+  /** A message from the supervisor's side of the bus, for this sandbox's subscribers. */
+  | { type: 'inbound'; topic: string; payload: Uint8Array }
+  /** A direct link to another vendor's sandbox (sandbox-routes.ts): the port and what waits each way. */
+  | { type: 'link'; peer: string; port: import('node:worker_threads').MessagePort; out: SharedArrayBuffer; in: SharedArrayBuffer }
+  /** The supervisor's own subscribers (device-bus.ts), whose messages the sandbox forwards. */
+  | { type: 'host-subscribed'; instanceId: string; pattern: string }
+  | { type: 'host-unsubscribed'; instanceId: string }
   | { type: 'stop'; instanceId: string }
   | { type: 'stats'; collect: boolean };
 
@@ -74,10 +85,10 @@ export type FromSandbox =
   /** Log records of the sandbox's instances, in order (batched: see vendor-sandbox-worker.ts). */
   | { type: 'logs'; records: LogEntry[] }
   | { type: 'audit'; instanceId: string; denial: DenialReport; at: number }
+  /** A message for the supervisor's own subscribers (other sandboxes get theirs over routes). */
   | { type: 'publish'; instanceId: string; topic: string; payload: Uint8Array }
-  /** The instance has handled a delivered message: the bus may send it the next one. */
-  | { type: 'delivered'; instanceId: string }
-  | { type: 'subscribe'; instanceId: string; pattern: string }
+  /** Messages lost to full queues or routes since the last report. */
+  | { type: 'drops'; subscribers: [string, number, QueueLimits][]; publishers: [string, number][] }
   | { type: 'stats'; stats: SandboxStats };
 
 export interface LogEntry { instanceId: string; level: LogLevel; message: string; fields: Record<string, string>; at: number }

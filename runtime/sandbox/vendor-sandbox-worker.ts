@@ -26,6 +26,8 @@ import { runGuest } from './guest-run.js';
 import { capMemory } from './wasm-binary.js';
 import type { NetBroker } from '../../host-apis/net/net-broker.js';
 import { SyncCaller } from './sync-call.js';
+import { SandboxRoutes } from './sandbox-routes.js';
+import { DEFAULT_QUEUE_LIMITS } from '../apps/message-bus.js';
 import type { FromSandbox, InstanceEnd, InstanceSpec, LogEntry, NetCall, SandboxInit, ToSandbox } from './vendor-sandbox-protocol.js';
 
 const init = workerData as SandboxInit;
@@ -103,6 +105,28 @@ const auditLimits = init.resources?.audit ?? DEFAULT_AUDIT_LIMITS;
 const publishLimiter = init.resources ? new PublishLimiter(init.resources.publish) : undefined;
 const subscriptionBudget = init.resources ? new SubscriptionBudget(init.resources.subscriptions) : undefined;
 
+// The bus: this sandbox's subscribers and its routes to other vendors' sandboxes.
+const routes = new SandboxRoutes((topic, payload, from) => post({ type: 'publish', instanceId: from, topic, payload }));
+const headroom = new Int32Array(init.headroom);
+/** Guest code is running (a publish from inside it must not run another guest's handler in it). */
+let inGuest = 0;
+function deliverLocal(instanceId: string, topic: string, payload: Uint8Array): void {
+  const run = () => {
+    const app = instances.get(instanceId)?.app;
+    if (app?.onMessage) guestCall(instanceId, 'message', () => app.onMessage!(topic, payload));
+    // One at a time per instance; the next after the event loop has had a turn (stops, routes).
+    setImmediate(() => routes.local.handled(instanceId));
+  };
+  if (inGuest > 0) setImmediate(run);
+  else run();
+}
+// What full queues and routes dropped goes to the supervisor (to both sides' logs and counters).
+setInterval(() => {
+  const { subscribers, publishers } = routes.takeDropCounts();
+  if (subscribers.size === 0 && publishers.size === 0) return;
+  post({ type: 'drops', subscribers: [...subscribers].map(([id, d]) => [id, d.dropped, d.queue]), publishers: [...publishers] });
+}, 500).unref();
+
 interface AppExports {
   start?: () => void;
   onMessage?: (topic: string, payload: Uint8Array) => void;
@@ -178,6 +202,7 @@ function end(instanceId: string, outcome: InstanceEnd): void {
       post({ type: 'audit', instanceId, denial: { capability: 'memory', attempted: 'grow its memory past the cap', reason: `reached the instance memory cap of ${cap}` }, at: Date.now() });
       if (outcome.state === 'failed') outcome = { state: 'failed', reason: `memory cap of ${cap} reached (${outcome.reason})` };
     }
+    routes.ended(instanceId);
     inst?.dispose();
     inst?.resources.release();
     instances.delete(instanceId);
@@ -189,12 +214,15 @@ function end(instanceId: string, outcome: InstanceEnd): void {
 function guestCall(instanceId: string, kind: CallKindName, fn: () => void): boolean {
   try {
     const slot = instances.get(instanceId)?.spec.slot ?? 0;
+    inGuest++;
     clock.call(slot, kind, () => meter.guest(fn));
     return true;
   } catch (err) {
     if (err instanceof ComponentExit) end(instanceId, { state: 'exited', code: err.code });
     else end(instanceId, { state: 'failed', reason: describe(err) });
     return false;
+  } finally {
+    inGuest--;
   }
 }
 
@@ -249,8 +277,16 @@ async function start(spec: InstanceSpec): Promise<void> {
     grant: spec.grant, args: [spec.component, ...spec.args], parameters: spec.parameters,
     stdin, stdout, stderr, kv,
     bus: {
-      publish: (topic, payload) => post({ type: 'publish', instanceId: id, topic, payload }),
-      subscribe: (pattern) => post({ type: 'subscribe', instanceId: id, pattern }),
+      publish: (topic, payload) => routes.publish(topic, payload, id),
+      subscribe: (pattern) => {
+        if (!instances.has(id)) return;
+        routes.subscribe(id, pattern, {
+          deliver: deliverLocal, queue: spec.queue ?? DEFAULT_QUEUE_LIMITS, resources, acks: true,
+          ready: () => Atomics.load(headroom, 0) === 1,
+          // The messaging API refused past the cap already; the bus holds no more than it either way.
+          maxPatterns: init.resources?.subscriptions.perInstance,
+        });
+      },
     },
     log: log.write, audit, net: netBroker(id), resources, publishLimiter, subscriptionBudget,
     hooks: { beforeBlock: () => meter.leave(), afterBlock: () => meter.enter() },
@@ -266,6 +302,7 @@ async function start(spec: InstanceSpec): Promise<void> {
   let exports: Record<string, unknown>;
   // Instantiation runs guest code too (start functions) and allocates what the module declares.
   clock.begin(spec.slot ?? 0, 'start');
+  inGuest++;
   try {
     const mod = (await import(pathToFileURL(path.join(spec.path, 'component.mjs')).href)) as ComponentModule;
     exports = await mod.instantiate((name) => coreModule(spec.path, name, spec.memoryCapBytes, spec.tableElements), built.imports, instantiateCore);
@@ -273,6 +310,7 @@ async function start(spec: InstanceSpec): Promise<void> {
     end(id, { state: 'failed', reason: `instantiation failed: ${describe(err)}` });
     return;
   } finally {
+    inGuest--;
     clock.end(spec.slot ?? 0);
   }
   const inst = instances.get(id);
@@ -294,11 +332,14 @@ async function start(spec: InstanceSpec): Promise<void> {
 port.on('message', (m: ToSandbox) => {
   if (m.type === 'start') {
     void start(m.spec).catch((err) => end(m.spec.instanceId, { state: 'failed', reason: describe(err) }));
-  } else if (m.type === 'deliver') {
-    const app = instances.get(m.instanceId)?.app;
-    if (app?.onMessage) guestCall(m.instanceId, 'message', () => app.onMessage!(m.topic, m.payload));
-    // Deliveries are paced by the supervisor: one at a time per instance, the next after this ack.
-    post({ type: 'delivered', instanceId: m.instanceId });
+  } else if (m.type === 'inbound') {
+    routes.local.publish(m.topic, m.payload);
+  } else if (m.type === 'link') {
+    routes.link(m.peer, m.port, m.out, m.in);
+  } else if (m.type === 'host-subscribed') {
+    routes.hostSubscribed(m.instanceId, m.pattern);
+  } else if (m.type === 'host-unsubscribed') {
+    routes.hostUnsubscribed(m.instanceId);
   } else if (m.type === 'stop') {
     if (instances.has(m.instanceId)) end(m.instanceId, { state: 'stopped' });
   } else if (m.type === 'stats') {

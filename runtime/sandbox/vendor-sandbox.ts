@@ -41,6 +41,8 @@ export class VendorSandbox {
   readonly #worker: Worker;
   readonly #meter = new CpuMeter();
   readonly #clock = new CallClock();
+  /** Whether the vendor may take message deliveries now (hasCpuHeadroom), read by the thread. */
+  readonly #headroom = new Int32Array(new SharedArrayBuffer(4));
   readonly #instances = new Set<string>();
   readonly #slots = new Map<number, string>();
   #nextSlot = 1;
@@ -63,7 +65,7 @@ export class VendorSandbox {
     this.#worker = new Worker(script.url, {
       eval: script.eval,
       execArgv: [],
-      workerData: { vendor, databasePath, cpu: this.#meter.buffer, calls: this.#clock.buffer, callPort: calls.port2, callSignal, resources },
+      workerData: { vendor, databasePath, cpu: this.#meter.buffer, calls: this.#clock.buffer, callPort: calls.port2, callSignal, headroom: this.#headroom.buffer, resources },
       transferList: [calls.port2],
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       stdout: false, stderr: false, stdin: false,
@@ -93,6 +95,7 @@ export class VendorSandbox {
       if (ids.length > 0) events.lost(ids, this.#stopReason ?? lostReason, culprit);
       resolve();
     }));
+    this.#headroom[0] = 1;
     const tick = Math.min(Math.max(10, cpu.windowMs / 10), Number.isFinite(callTimeoutMs) ? Math.max(10, callTimeoutMs / 10) : Infinity);
     this.#watchdog = setInterval(() => { this.#checkCpu(); this.#checkCalls(); }, tick);
     this.#watchdog.unref();
@@ -176,6 +179,7 @@ export class VendorSandbox {
     const now = performance.now();
     this.#samples.push({ at: now, busyNs: this.#meter.busyNs() });
     while (this.#samples.length > 1 && now - this.#samples[1]!.at >= this.cpu.windowMs) this.#samples.shift();
+    Atomics.store(this.#headroom, 0, this.hasCpuHeadroom() ? 1 : 0);
     const first = this.#samples[0]!;
     const span = now - first.at;
     if (span < this.cpu.windowMs * 0.9) return;
@@ -191,15 +195,20 @@ export class VendorSandbox {
     if (!this.#gone) this.#worker.postMessage(m);
   }
 
+  /** Bus and route messages (device-bus.ts); `transfer`: the ports that move to the thread. */
+  send(m: ToSandbox, transfer: import('node:worker_threads').MessagePort[] = []): void {
+    if (this.#gone) {
+      for (const p of transfer) p.close();
+      return;
+    }
+    this.#worker.postMessage(m, transfer);
+  }
+
   start(spec: InstanceSpec): void {
     this.#instances.add(spec.instanceId);
     const slot = this.#nextSlot++;
     this.#slots.set(slot, spec.instanceId);
     this.#send({ type: 'start', spec: { ...spec, slot } });
-  }
-
-  deliver(instanceId: string, topic: string, payload: Uint8Array): void {
-    this.#send({ type: 'deliver', instanceId, topic, payload });
   }
 
   stop(instanceId: string): void {
