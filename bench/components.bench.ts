@@ -1,14 +1,19 @@
 // Multi-vendor component sandboxes, in one run, through the same AppHost the daemon uses:
-//   host-API call cost from inside a component (kv get, log write, config get), a message round
-//   trip between two vendors' sandboxes, instance start (warm: transpile cached, vendor sandbox
-//   running; cold: a new vendor sandbox thread), and idle memory per instance and per vendor
-//   sandbox, with how many idle instances fit in 1 GiB.
+//   host-API call cost from inside a component (kv get, log write, config get) in a fresh sandbox
+//   and in one holding 100 instances, beside the same component with jco's bindings as generated
+//   (interleaved); a message round trip between two vendors' sandboxes; a CPU-bound guest in a
+//   vendor sandbox beside the same module in-process (interleaved); instance start (warm: transpile
+//   cached, vendor sandbox running; cold: a new vendor sandbox thread); and idle memory per instance
+//   and per vendor sandbox, with how many idle instances fit in 1 GiB.
 // Imports the compiled runtime from dist/ so sandbox threads start as they do in production.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { AppHost } from '../dist/runtime/apps/app-host.js';
+import { prepareComponent } from '../dist/runtime/apps/component-cache.js';
+import { cpuLoopModule } from '../test/support/tiny-wasm.js';
 import { loadDevicePolicy } from '../dist/runtime/state/device-policy.js';
 import { openStateDb } from '../dist/runtime/state/state-db.js';
 import { writeReport } from './support/report.js';
@@ -32,7 +37,8 @@ fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:
 function app(appId: string, vendor: string, components: Record<string, string>, params: Record<string, string> = {}, caps = '') {
   const dir = path.join(dataDir, 'apps', appId);
   fs.mkdirSync(path.join(dir, 'components'), { recursive: true });
-  for (const file of new Set(Object.values(components))) fs.copyFileSync(path.join(root, 'samples/bench-c/build', file), path.join(dir, 'components', file));
+  // A name is a sample in samples/bench-c/build; an absolute path is a file made here.
+  for (const file of new Set(Object.values(components))) fs.copyFileSync(path.isAbsolute(file) ? file : path.join(root, 'samples/bench-c/build', file), path.join(dir, 'components', path.basename(file)));
   const parameters = Object.entries(params).map(([k, v]) => `  ${k}:\n    value: "${v}"\n    targets: [{ pointer: ${k}, components: [${Object.keys(components).join(', ')}] }]`).join('\n');
   fs.writeFileSync(path.join(dir, 'margo.yaml'), `apiVersion: margo.org/v1-alpha1
 kind: ApplicationDescription
@@ -44,7 +50,7 @@ metadata:
 deploymentProfiles:
   - type: x-bulkhead-wasm
     components:
-${Object.entries(components).map(([name, file]) => `      - name: ${name}\n        properties:\n          module: components/${file}\n          limits: { memory: 4Mi }\n${caps}`).join('\n')}
+${Object.entries(components).map(([name, file]) => `      - name: ${name}\n        properties:\n          module: components/${path.basename(file)}\n          limits: { memory: 4Mi }\n${caps}`).join('\n')}
 ${parameters ? `parameters:\n${parameters}` : ''}
 `);
   return { appId, version: '1.0.0', vendor, digest: '', path: dir, installedAt: '' };
@@ -81,6 +87,38 @@ rows.push({ label: 'kv.get from a component (SQLite read, 16-byte value)', unit:
 rows.push({ label: 'log.write from a component (rate check + record to the supervisor)', unit: 'us', samples: perCall['log.write']!, note: 'storing in SQLite happens later, batched' });
 rows.push({ label: 'config.get from a component (bindings alone, no I/O)', unit: 'us', samples: perCall['config.get']! });
 
+// ---- the same calls in a long-lived sandbox holding 100 instances, beside jco's bindings as generated ----
+// The baseline is the same component with one custom section more (so it has its own cache entry),
+// whose stored bindings are jco's output with only the JCO_DEBUG lookup trimmed, as stored before
+// issue 16 (every host call through jco's async task machinery). Runs alternate between the two.
+progress('host-API calls, sandbox with 100 instances: stored bindings vs jco as generated');
+const crowd = app('bench-crowd', 'Bench A', Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`i${i}`, 'idle.wasm'])));
+if (await host.start(crowd) !== 'running') throw new Error(`crowd: ${host.records.app('bench-crowd')?.reason}`);
+const variantDir = path.join(dataDir, 'variants');
+fs.mkdirSync(variantDir, { recursive: true });
+const jcoFile = path.join(variantDir, 'hostcalls-jco.wasm');
+const jcoBytes = Buffer.concat([fs.readFileSync(path.join(root, 'samples/bench-c/build/hostcalls.wasm')), Buffer.from([0, 6, 5, ...Buffer.from('bench')])]);
+fs.writeFileSync(jcoFile, jcoBytes);
+const jcoDir = (await prepareComponent(jcoBytes, dataDir, 'bench')).dir;
+const generated = Buffer.from((await transpileBytes(jcoBytes, { name: 'component', instantiation: 'async' })).files['component.js']!).toString('utf8');
+fs.writeFileSync(path.join(jcoDir, 'component.mjs'), generated.replace('if (!globalThis?.process?.env?.JCO_DEBUG) { return; }', 'return;'));
+const hostcallsJco = app('bench-hostcalls-jco', 'Bench A', { calls: jcoFile }, {}, '          capabilities: { kv: { quota: 64Ki } }');
+const crowded: Record<string, Record<string, number[]>> = { stored: { 'kv.get': [], 'log.write': [], 'config.get': [] }, jco: { 'kv.get': [], 'log.write': [], 'config.get': [] } };
+for (let i = 0; i < Math.max(3, Math.min(N, 8)); i++) {
+  for (const [which, pkg] of [['stored', hostcalls], ['jco', hostcallsJco]] as const) {
+    db.prepare('DELETE FROM app_logs').run();
+    await host.start(pkg);
+    const state = await host.ended(pkg.appId);
+    if (state !== 'completed') throw new Error(`${pkg.appId} ended ${state}: ${host.records.app(pkg.appId)?.reason}`);
+    for (const call of Object.keys(perCall)) crowded[which]![call]!.push(await benchRecords(pkg.appId, call) / 1000);
+  }
+}
+await host.stop('bench-crowd');
+for (const call of ['config.get', 'kv.get', 'log.write']) {
+  rows.push({ label: `${call}, sandbox with 100 instances, stored bindings`, unit: 'us', samples: crowded.stored![call]! });
+  rows.push({ label: `${call}, sandbox with 100 instances, jco's bindings as generated (before)`, unit: 'us', samples: crowded.jco![call]!, note: 'interleaved with the row above' });
+}
+
 // ---- message round trip between two vendors ----
 progress('message round trip between two vendor sandboxes');
 const echo = app('bench-echo', 'Bench A', { echo: 'echo.wasm' }, {}, '          capabilities: { messaging: { subscribe: [bench/ping], publish: [bench/pong] } }');
@@ -94,6 +132,32 @@ for (let i = 0; i < Math.max(3, Math.min(N, 8)); i++) {
   await host.stop('bench-pinger');
 }
 rows.push({ label: 'message round trip, vendor B -> vendor A -> vendor B', unit: 'us', samples: roundTrips, note: '2000 round trips per run; two sandbox threads, the bus twice' });
+
+// ---- a CPU-bound guest: vendor sandbox vs in-process ----
+// The same preview1 module (xorshift rounds, no host calls): as an app in a vendor sandbox, timed
+// from start to its end (so start-up counts against the sandbox), and compiled and run on this
+// thread. Runs alternate.
+progress('CPU-bound guest: vendor sandbox vs in-process');
+const loopBytes = cpuLoopModule(80_000_000);
+const loopFile = path.join(variantDir, 'cpu-loop.wasm');
+fs.writeFileSync(loopFile, loopBytes);
+const loopApp = app('bench-cpu', 'Bench A', { loop: loopFile });
+const inSandbox: number[] = [];
+const inProcess: number[] = [];
+const loopModule = await WebAssembly.compile(loopBytes as Uint8Array<ArrayBuffer>);
+for (let i = 0; i < Math.max(3, Math.min(N, 6)); i++) {
+  // A job is reported running just before its guest code starts: from there to its end is the guest's run.
+  if (await host.start(loopApp) !== 'running') throw new Error(`cpu loop: ${host.records.app('bench-cpu')?.reason}`);
+  let t0 = performance.now();
+  if (await host.ended('bench-cpu') !== 'completed') throw new Error(`cpu loop: ${host.records.app('bench-cpu')?.reason}`);
+  inSandbox.push(performance.now() - t0);
+  const instance = await WebAssembly.instantiate(loopModule, {});
+  t0 = performance.now();
+  (instance.exports._start as () => void)();
+  inProcess.push(performance.now() - t0);
+}
+rows.push({ label: 'CPU-bound guest (80M xorshift rounds) in a vendor sandbox, running to ended', unit: 'ms', samples: inSandbox, note: 'includes reporting its end to the supervisor' });
+rows.push({ label: 'the same module run in-process (_start alone)', unit: 'ms', samples: inProcess, note: 'interleaved with the row above' });
 
 // ---- instance start ----
 progress('instance start, warm');
@@ -171,7 +235,9 @@ notes.push('Memory (RSS of the whole process, which includes the sandbox threads
   `- idle instances in 1 GiB: about ${fit} in one vendor sandbox, or ${Math.floor(1024 * MiB / (perSandbox + perInstance))} if each is its own vendor`,
   '', 'Ratios (medians):', '',
   `- cold / warm instance start: ${(get('instance start, cold') / get('instance start, warm')).toFixed(1)}x (what keeping one sandbox per vendor saves)`,
-  `- kv.get / config.get: ${(get('kv.get') / get('config.get')).toFixed(1)}x (SQLite behind the bindings)`,
+  `- kv.get / config.get: ${(get('kv.get') / get('config.get')).toFixed(1)}x (the kv read cache behind the bindings)`,
+  ...['config.get', 'kv.get', 'log.write'].map((call) => `- ${call} with 100 instances, jco's bindings as generated / stored bindings: ${(get(`${call}, sandbox with 100 instances, jco's`) / get(`${call}, sandbox with 100 instances, stored`)).toFixed(1)}x`),
+  `- CPU-bound guest, in-process / vendor sandbox: ${(get('the same module run in-process') / get('CPU-bound guest')).toFixed(2)}x (1.00 = no cost for the sandbox)`,
   '', 'Rows with n = 0 carry their value in the note column.');
 writeReport('components', 'Component sandboxes: host-API calls, messaging, instance start, idle memory', rows, notes);
 fs.rmSync(dataDir, { recursive: true, force: true });

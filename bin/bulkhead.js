@@ -9,8 +9,9 @@ if (!existsSync(compiled) || !existsSync(thinClient)) {
   process.exit(126);
 }
 // status, logs and audit go to the running daemon's API, --version and --help print, without loading the CLI.
-const { runThinClient } = await import(thinClient.href);
-if (!(await runThinClient(process.argv))) {
+// `bulkhead run ...` skips the thin client (it never serves run): start-up is most of a short run.
+const served = process.argv[2] !== 'run' && await (await import(thinClient.href)).runThinClient(process.argv);
+if (!served) {
   const { main } = await import(compiled.href);
   await main(process.argv);
 }

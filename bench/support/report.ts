@@ -12,7 +12,23 @@ export function machineLine(): string {
   return `${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
+/**
+ * The previous results' run line and table (without their own previous section), kept below the
+ * new ones so a change's before/after stays visible in bench/results/.
+ */
+function previousRun(file: string): string[] {
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, 'utf8').split('\n## Previous run')[0]!;
+  const lines = text.split('\n');
+  const run = lines.find((l) => l.startsWith('Run '));
+  const table = lines.filter((l) => l.startsWith('|'));
+  if (!run || table.length === 0) return [];
+  return ['## Previous run (before this one; kept for comparison)', '', run, '', ...table, ''];
+}
+
 export function writeReport(name: string, title: string, rows: Sample[], extra: string[] = []): string {
+  const file = path.join(resultsDir, `${name}.md`);
+  const previous = previousRun(file);
   const lines = [
     `# ${title}`,
     '',
@@ -26,10 +42,10 @@ export function writeReport(name: string, title: string, rows: Sample[], extra: 
     '',
     ...extra,
     '',
+    ...previous,
   ];
   const text = lines.join('\n');
   fs.mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `${name}.md`);
   fs.writeFileSync(file, text);
   process.stdout.write(`${text}\nwritten to ${path.relative(process.cwd(), file)}\n`);
   return file;

@@ -325,17 +325,26 @@ export class AppHost {
         this.bus.fromSandbox(m.topic, m.payload, m.instanceId);
         break;
       case 'state':
-        if (m.state === 'running') {
-          inst.state = 'running';
-          inst.role = m.role;
-          this.records.upsertInstance({ ...inst, state: 'running', exitCode: null, reason: null });
-          this.#appChanged(inst.appId);
-        } else if (m.state === 'exited') {
-          this.#instanceEnded(inst, m.code === 0 ? 'exited' : 'failed', m.code, m.code === 0 ? null : `${inst.component} exited with code ${m.code}`);
-        } else {
-          this.#instanceEnded(inst, m.state, null, m.state === 'failed' ? `${inst.component}: ${m.reason}` : null);
-        }
+        // One commit for the instance row and the app state it changes (each commit waits for the disk).
+        this.#inTransaction(() => this.#instanceState(inst, m));
         break;
+    }
+  }
+
+  #inTransaction(fn: () => void): void {
+    this.options.db.transaction(fn)();
+  }
+
+  #instanceState(inst: LiveInstance, m: Extract<FromSandbox, { type: 'state' }>): void {
+    if (m.state === 'running') {
+      inst.state = 'running';
+      inst.role = m.role;
+      this.records.upsertInstance({ ...inst, state: 'running', exitCode: null, reason: null });
+      this.#appChanged(inst.appId);
+    } else if (m.state === 'exited') {
+      this.#instanceEnded(inst, m.code === 0 ? 'exited' : 'failed', m.code, m.code === 0 ? null : `${inst.component} exited with code ${m.code}`);
+    } else {
+      this.#instanceEnded(inst, m.state, null, m.state === 'failed' ? `${inst.component}: ${m.reason}` : null);
     }
   }
 
@@ -411,6 +420,27 @@ export class AppHost {
     } else if (memoryInUse + memoryWanted > limits.memoryTotalBytes) {
       refusal = `${plan.vendor}'s memory budget is ${limits.memoryTotalBytes} bytes; ${memoryInUse} are reserved and ${pkg.appId} needs ${memoryWanted}`;
     }
+    // The start's records go in one commit (then one more when its instances say they run): each
+    // commit waits for the disk, and a start used to make five or more.
+    const started = this.options.db.transaction(() => this.#recordStart(pkg, plan, refusal))();
+    if (!started) return 'failed';
+    this.flushLogs();
+    const { live, run, done } = started;
+    const sandbox = this.#sandbox(plan);
+    for (const c of plan.components) {
+      sandbox.start({
+        instanceId: `${pkg.appId}/${c.name}#${run}`, app: pkg.appId, component: c.name, kind: c.kind, path: c.path,
+        grant: c.grant, args: c.args, parameters: c.parameters, memoryCapBytes: c.memoryCapBytes, tableElements: limits.tableElements, logLimits: limits.log,
+        queue: c.queue,
+        resourceCells: live.instances.get(`${pkg.appId}/${c.name}#${run}`)?.resources?.shared,
+      });
+    }
+    await done;
+    return this.records.app(pkg.appId)?.actual ?? 'stopped';
+  }
+
+  /** What a start records before its instances start; undefined when it is refused (recorded too). */
+  #recordStart(pkg: InstalledPackage, plan: AppPlan, refusal: string | undefined) {
     this.records.ensure(pkg.appId);
     this.records.clearInstances(pkg.appId);
     if (refusal) {
@@ -422,7 +452,7 @@ export class AppHost {
       this.records.addAudit({ at: isoTime(), vendor: plan.vendor, appId: pkg.appId, component: '*', capability: 'limits', attempted: 'start', reason: refusal });
       this.records.setActual(pkg.appId, 'failed', refusal);
       this.options.onEvent?.({ kind: 'state', appId: pkg.appId, state: 'failed', reason: refusal });
-      return 'failed';
+      return undefined;
     }
     this.records.setActual(pkg.appId, 'starting');
     const run = ++startCounter;
@@ -430,7 +460,6 @@ export class AppHost {
     const done = new Promise<void>((resolve) => { settled = resolve; });
     const live: LiveApp = { plan, instances: new Map(), settled };
     this.#apps.set(pkg.appId, live);
-    const sandbox = this.#sandbox(plan);
     const ledger = this.#ledger(plan);
     for (const c of plan.components) {
       const instanceId = `${pkg.appId}/${c.name}#${run}`;
@@ -443,17 +472,7 @@ export class AppHost {
       this.net.register(inst.instanceId, c.grant.netConnect, c.grant.netListen, inst.resources);
       this.records.upsertInstance({ ...inst, exitCode: null, reason: null });
     }
-    this.flushLogs();
-    for (const c of plan.components) {
-      sandbox.start({
-        instanceId: `${pkg.appId}/${c.name}#${run}`, app: pkg.appId, component: c.name, kind: c.kind, path: c.path,
-        grant: c.grant, args: c.args, parameters: c.parameters, memoryCapBytes: c.memoryCapBytes, tableElements: limits.tableElements, logLimits: limits.log,
-        queue: c.queue,
-        resourceCells: live.instances.get(`${pkg.appId}/${c.name}#${run}`)?.resources?.shared,
-      });
-    }
-    await done;
-    return this.records.app(pkg.appId)?.actual ?? 'stopped';
+    return { live, run, done };
   }
 
   /** Stops an app's running instances (services); finished jobs have nothing to stop. */

@@ -17,6 +17,7 @@ import { closeGrantDirectories, openGrantDirectories } from './grant-directories
 import { wasmPolicyFor, type VendorWasm } from './wasm-policy.js';
 import { quoteValue } from '../../packages/quote-value.js';
 import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './message-bus.js';
+import { FileMemo } from '../state/file-memo.js';
 
 export class PlanError extends Error {}
 
@@ -60,8 +61,20 @@ function queueLimits(props: WasmComponentProperties): QueueLimits {
   };
 }
 
+/** Parsed margo.yaml files with the limits they were parsed under, reused while unchanged. */
+const manifests = new FileMemo<{ limits: string; manifest: ReturnType<typeof parseApplicationDescription> }>();
+
+function manifestOf(pkg: InstalledPackage, device: DevicePolicy) {
+  const file = path.join(pkg.path, 'margo.yaml');
+  const limits = JSON.stringify(device.manifest);
+  const parse = (text: Buffer) => parseApplicationDescription(text.toString('utf8'), `${pkg.appId}/margo.yaml`, device.manifest);
+  const memo = manifests.get(file, (text) => ({ limits, manifest: parse(text) }));
+  // A copy: planning never changes the kept one. Other limits than last time: parsed under these.
+  return memo.limits === limits ? structuredClone(memo.manifest) : parse(fs.readFileSync(file));
+}
+
 export async function planApp(pkg: InstalledPackage, device: DevicePolicy, dataDir: string, overrides: Record<string, string> = {}): Promise<AppPlan> {
-  const manifest = parseApplicationDescription(fs.readFileSync(path.join(pkg.path, 'margo.yaml'), 'utf8'), `${pkg.appId}/margo.yaml`, device.manifest);
+  const manifest = manifestOf(pkg, device);
   const profile = wasmProfile(manifest);
   if (!profile) {
     throw new PlanError(`${pkg.appId} has no ${WASM_PROFILE_TYPE} deployment profile; a compose app runs with: bulkhead compose up --app ${pkg.appId}`);

@@ -6,9 +6,8 @@ import { PREVIEW1_FUNCTIONS, type PreopenGrant } from '../../host-apis/wasi-p1/p
 import { formatBytes } from '../sandbox/guest-run.js';
 import { binaryKind } from '../sandbox/wasm-binary.js';
 import { defaultDataDir } from '../state/data-dir.js';
-import { runComponent } from './run-component.js';
 import { LoadError, loadModule } from '../sandbox/module-loader.js';
-import { ISOLATION_LEVELS, runSandboxed, type IsolationLevel } from '../sandbox/supervisor.js';
+import { runInProcess } from '../sandbox/process-guest.js';
 import { ExitCode } from './exit-codes.js';
 import { CliError } from './cli-error.js';
 import { parseDuration, parseSize, UnitError } from './parse-units.js';
@@ -62,6 +61,12 @@ export function parseEnvFlag(text: string, hostEnv: NodeJS.ProcessEnv = process.
 }
 
 
+// `process` (default): a preview1 guest on this process's main thread, the process the boundary
+// (process-guest.ts); a component still gets a sandbox thread. `worker`: a sandbox thread for
+// either. `none`: in-process without a time limit (the floor for benchmarks).
+type IsolationLevel = 'process' | 'worker' | 'none';
+const ISOLATION_LEVELS: readonly IsolationLevel[] = ['process', 'worker', 'none'];
+
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
@@ -73,7 +78,7 @@ export function registerRunCommand(program: Command): void {
     .option('--env <NAME=VALUE>', 'set a guest environment variable (repeatable; NAME alone passes the host value)', collect, [])
     .option('--max-memory <SIZE>', `cap on the guest's linear memory, e.g. 64MiB (default ${formatBytes(DEFAULT_MAX_MEMORY)})`)
     .option('--timeout <DURATION>', 'terminate the guest after this wall-clock time, e.g. 500ms, 2s')
-    .option('--isolation <LEVEL>', `sandbox level: ${ISOLATION_LEVELS.join(' | ')}`, 'worker')
+    .option('--isolation <LEVEL>', `sandbox level: ${ISOLATION_LEVELS.join(' | ')}`, 'process')
     .passThroughOptions()
     .addHelpText('after', `
 Exit status: the guest's own exit code; otherwise 124 timeout, 125 bad input,
@@ -102,7 +107,7 @@ async function runCommand(modulePath: string, guestArgs: string[], flags: RunFla
   // A 32-bit wasm memory holds at most 65536 pages; a larger cap is not a cap but a typo.
   if (memoryCapBytes > MAX_WASM32_MEMORY) throw new CliError(`--max-memory ${flags.maxMemory}: at most 4GiB (the largest 32-bit wasm memory)`, ExitCode.BAD_INPUT);
   if (isolation === 'none' && timeoutMs !== undefined) {
-    throw new CliError('--timeout needs --isolation worker: an in-process guest cannot be preempted', ExitCode.BAD_INPUT);
+    throw new CliError('--timeout needs --isolation process or worker: --isolation none has no watchdog', ExitCode.BAD_INPUT);
   }
   const preopens = [...flags.dir.map((d) => parseDirFlag(d)), ...flags.dirRo.map((d) => parseDirFlag(d, true))];
   const env = Object.fromEntries(flags.env.map((e) => parseEnvFlag(e)));
@@ -121,7 +126,9 @@ async function runCommand(modulePath: string, guestArgs: string[], flags: RunFla
     throw new CliError(`${modulePath}: ${(err as Error).message}`, ExitCode.BAD_INPUT);
   }
   if (kind === 'component') {
-    if (isolation !== 'worker') throw new CliError('components run with --isolation worker only', ExitCode.BAD_INPUT);
+    if (isolation === 'none') throw new CliError('components run in a sandbox thread: use --isolation process or worker', ExitCode.BAD_INPUT);
+    // Loaded only for components: the vendor sandbox and the component cache are not needed otherwise.
+    const { runComponent } = await import('./run-component.js');
     return runComponent(bytes, modulePath, guestArgs, { preopens, env, memoryCapBytes, timeoutMs, dataDir });
   }
 
@@ -137,10 +144,10 @@ async function runCommand(modulePath: string, guestArgs: string[], flags: RunFla
     throw err;
   }
 
-  const result = await runSandboxed(
-    { module: loaded.module, args: [path.basename(modulePath), ...guestArgs], env, preopens, stdio: 'inherit', memoryCapBytes },
-    { isolation, timeoutMs },
-  );
+  const request = { module: loaded.module, args: [path.basename(modulePath), ...guestArgs], env, preopens, stdio: 'inherit' as const, memoryCapBytes };
+  const result = isolation === 'worker'
+    ? await (await import('../sandbox/supervisor.js')).runSandboxed(request, { isolation, timeoutMs })
+    : runInProcess(request, timeoutMs);
   const { outcome } = result;
   switch (outcome.kind) {
     case 'exit': return outcome.code & 0xff;

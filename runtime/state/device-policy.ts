@@ -10,6 +10,7 @@ import { jsonPointerToPath } from '../../packages/manifest/application-descripti
 import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../../packages/manifest/manifest-limits.js';
 import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from '../../packages/trust/signature-policy.js';
 import schema from './device-policy.schema.json' with { type: 'json' };
+import { FileMemo } from './file-memo.js';
 
 export interface VendorPolicyEntry {
   dataRoot?: string;
@@ -73,16 +74,27 @@ function describeProblem(e: ErrorObject): string {
 export function loadDevicePolicy(dataDir: string): DevicePolicy {
   const file = path.join(dataDir, 'policy.yaml');
   if (!fs.existsSync(file)) return { signatures: DEFAULT_SIGNATURE_POLICY, archive: DEFAULT_ARCHIVE_LIMITS, manifest: DEFAULT_MANIFEST_LIMITS, vendors: {} };
-  let doc: unknown;
-  try {
-    doc = YAML.parse(fs.readFileSync(file, 'utf8')) ?? {};
-  } catch (err) {
-    throw new PolicyError(`${file}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const validate = validator();
-  if (!validate(doc)) {
-    throw new PolicyError(`${file}: ${[...new Set((validate.errors ?? []).map(describeProblem))].join('; ')}`);
-  }
+  const d = parsedPolicies.get(file, (text) => {
+    let doc: unknown;
+    try {
+      doc = YAML.parse(text.toString('utf8')) ?? {};
+    } catch (err) {
+      throw new PolicyError(`${file}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const validate = validator();
+    if (!validate(doc)) {
+      throw new PolicyError(`${file}: ${[...new Set((validate.errors ?? []).map(describeProblem))].join('; ')}`);
+    }
+    return doc;
+  });
+  // Copies: what callers do with the policy never reaches the parsed document kept for next time.
+  return structuredClone(policyOf(d));
+}
+
+/** Parsed and validated policy files, reused while unchanged (read on every app start). */
+const parsedPolicies = new FileMemo<unknown>();
+
+function policyOf(doc: unknown): DevicePolicy {
   const d = doc as Partial<{ signatures: Partial<SignaturePolicy>; archive: Partial<ArchiveLimits>; manifest: Partial<ManifestLimits>; vendors: Record<string, VendorPolicyEntry>; state: StatePolicy }>;
   return {
     signatures: { ...DEFAULT_SIGNATURE_POLICY, ...d.signatures },

@@ -70,9 +70,9 @@ test('bad input: each gets exit 125 and a one-line message naming the problem', 
     [['run', dir], /is a directory/],
     [['run', '--max-memory', 'lots', hello], /"lots" is not a size/],
     [['run', '--timeout', 'soon', hello], /"soon" is not a duration/],
-    [['run', '--isolation', 'vm', hello], /--isolation "vm": expected one of worker, none/],
+    [['run', '--isolation', 'vm', hello], /--isolation "vm": expected one of process, worker, none/],
     [['run', '--dir', path.join(dir, 'nope'), hello], /host directory .* does not exist/],
-    [['run', '--isolation', 'none', '--timeout', '1s', hello], /--timeout needs --isolation worker/],
+    [['run', '--isolation', 'none', '--timeout', '1s', hello], /--timeout needs --isolation process or worker/],
     [['run', '--max-memory', '16KiB', hello], /at least 64KiB/],
   ];
   for (const [args, message] of cases) {
