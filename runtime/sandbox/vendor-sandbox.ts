@@ -34,6 +34,9 @@ export interface SandboxEvents {
 // JS heap of the sandbox thread: host API objects and jco bindings, not wasm memory (capped per
 // instance by rewriting each module's declared maximum).
 const WORKER_HEAP_MB = 128;
+// Its young generation: an idle sandbox's RSS was 12.4 MiB with V8's default, 10.3 MiB with this
+// (10 idle vendors, measured); host calls no longer allocate much per call, so scavenges stay rare.
+const WORKER_YOUNG_MB = 2;
 // The part of its CPU share a vendor may fill with message deliveries before they wait.
 const DELIVERY_SHARE = 0.6;
 
@@ -67,7 +70,7 @@ export class VendorSandbox {
       execArgv: [],
       workerData: { vendor, databasePath, cpu: this.#meter.buffer, calls: this.#clock.buffer, callPort: calls.port2, callSignal, headroom: this.#headroom.buffer, resources },
       transferList: [calls.port2],
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
       stdout: false, stderr: false, stdin: false,
     });
     this.#worker.on('message', (m: FromSandbox) => {
