@@ -324,6 +324,9 @@ export class AppHost {
       case 'publish':
         this.bus.fromSandbox(m.topic, m.payload, m.instanceId);
         break;
+      case 'subscribed':
+        this.bus.sandboxSubscribed(m.instanceId);
+        break;
       case 'state':
         // One commit for the instance row and the app state it changes (each commit waits for the disk).
         this.#inTransaction(() => this.#instanceState(inst, m));

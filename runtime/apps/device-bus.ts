@@ -20,6 +20,8 @@ export interface BusLink {
 
 export class DeviceBus extends MessageBus {
   readonly #links = new Map<string, BusLink>();
+  /** Patterns the sandboxes' instances hold (as they report them), for status and tests. */
+  readonly #sandboxPatterns = new Map<string, number>();
   /** The supervisor's own subscribers' patterns, by subscriber. */
   readonly #hostPatterns = new Map<string, Set<string>>();
   /** Drops the sandboxes reported, not yet taken. */
@@ -41,6 +43,18 @@ export class DeviceBus extends MessageBus {
     }
   }
 
+  /** An instance in a sandbox holds one more pattern (its sandbox queues for it). */
+  sandboxSubscribed(instanceId: string): void {
+    this.#sandboxPatterns.set(instanceId, (this.#sandboxPatterns.get(instanceId) ?? 0) + 1);
+  }
+
+  /** Patterns held for all instances, the sandboxes' and the supervisor's own. */
+  override get subscriptions(): number {
+    let n = super.subscriptions;
+    for (const k of this.#sandboxPatterns.values()) n += k;
+    return n;
+  }
+
   /** A vendor's sandbox is gone (its ends of the links closed with its thread). */
   detach(vendor: string, link: BusLink): void {
     if (this.#links.get(vendor) === link) this.#links.delete(vendor);
@@ -58,6 +72,7 @@ export class DeviceBus extends MessageBus {
 
   override unsubscribeAll(instanceId: string): void {
     super.unsubscribeAll(instanceId);
+    this.#sandboxPatterns.delete(instanceId);
     if (!this.#hostPatterns.delete(instanceId)) return;
     for (const link of this.#links.values()) link.send({ type: 'host-unsubscribed', instanceId });
   }

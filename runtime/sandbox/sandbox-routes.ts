@@ -92,11 +92,12 @@ export class SandboxRoutes {
     }
   }
 
-  /** One of this sandbox's instances subscribed (its grant checked): queue for it, tell the peers. */
-  subscribe(instanceId: string, pattern: string, sub: Subscriber): void {
-    this.local.subscribe(instanceId, pattern, sub);
-    if (!addPattern(this.#patterns, instanceId, pattern)) return;
+  /** One of this sandbox's instances subscribed (its grant checked): queue for it, tell the peers; false when it held the pattern already. */
+  subscribe(instanceId: string, pattern: string, sub: Subscriber): boolean {
+    if (!this.local.subscribe(instanceId, pattern, sub)) return false;
+    if (!addPattern(this.#patterns, instanceId, pattern)) return false;
     for (const p of this.#peers.values()) p.port.postMessage({ t: 'sub', id: instanceId, pattern } satisfies LinkMessage);
+    return true;
   }
 
   /** One of this sandbox's instances ended: its queue goes, the peers stop sending for it. */

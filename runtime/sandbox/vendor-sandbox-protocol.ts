@@ -87,6 +87,8 @@ export type FromSandbox =
   | { type: 'audit'; instanceId: string; denial: DenialReport; at: number }
   /** A message for the supervisor's own subscribers (other sandboxes get theirs over routes). */
   | { type: 'publish'; instanceId: string; topic: string; payload: Uint8Array }
+  /** An instance holds one more subscription pattern (counted for status; it is queued for here). */
+  | { type: 'subscribed'; instanceId: string }
   /** Messages lost to full queues or routes since the last report. */
   | { type: 'drops'; subscribers: [string, number, QueueLimits][]; publishers: [string, number][] }
   | { type: 'stats'; stats: SandboxStats };

@@ -280,12 +280,13 @@ async function start(spec: InstanceSpec): Promise<void> {
       publish: (topic, payload) => routes.publish(topic, payload, id),
       subscribe: (pattern) => {
         if (!instances.has(id)) return;
-        routes.subscribe(id, pattern, {
+        const added = routes.subscribe(id, pattern, {
           deliver: deliverLocal, queue: spec.queue ?? DEFAULT_QUEUE_LIMITS, resources, acks: true,
           ready: () => Atomics.load(headroom, 0) === 1,
           // The messaging API refused past the cap already; the bus holds no more than it either way.
           maxPatterns: init.resources?.subscriptions.perInstance,
         });
+        if (added) post({ type: 'subscribed', instanceId: id });
       },
     },
     log: log.write, audit, net: netBroker(id), resources, publishLimiter, subscriptionBudget,
