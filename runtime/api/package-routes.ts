@@ -61,7 +61,10 @@ export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
         description: 'Body: the package bytes (application/octet-stream, streamed to disk under a quota of policy archive.maxPackedBytes). '
           + 'Header Bulkhead-Signature: base64 of each .minisig file (comma-separated or repeated, at most 8).',
         tags: ['packages'], querystring: UploadQuery,
-        headers: Type.Object({ 'bulkhead-signature': Type.Optional(Type.String({ description: 'base64 of a .minisig file; comma-separated for several' })) }),
+        headers: Type.Object({
+          'bulkhead-signature': Type.Optional(Type.String({ description: 'base64 of a .minisig file; comma-separated for several' })),
+          'bulkhead-package-name': Type.Optional(Type.String({ maxLength: 1024, pattern: '^[^\\x00-\\x1f\\x7f]*$', description: 'what messages call the package (the client\'s file name); nothing else uses it' })),
+        }),
         body: Type.String({ format: 'binary', contentMediaType: 'application/octet-stream' }),
         consumes: ['application/octet-stream'],
         response: { 201: InstallResultSchema, ...problemResponses(400, 403, 409, 413, 415, 422) },
@@ -75,7 +78,10 @@ export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
       let outcome = 'refused';
       try {
         const spooled = await spoolUpload(request.body as NodeJS.ReadableStream as never, ctx.dataDir, ctx.uploads.quota(), declared);
-        const r = await ctx.uploads.install(spooled, signatures, { allowDowngrade: request.query.allowDowngrade ?? false, transferFrom: request.query.transferFrom }, timings);
+        const r = await ctx.uploads.install(spooled, signatures, {
+          allowDowngrade: request.query.allowDowngrade ?? false, transferFrom: request.query.transferFrom,
+          packageName: request.headers['bulkhead-package-name'] as string | undefined,
+        }, timings);
         outcome = 'installed';
         reply.code(201);
         return installReport(r);

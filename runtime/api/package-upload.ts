@@ -90,7 +90,7 @@ export class PackageUploads {
     return loadDevicePolicy(this.device.dataDir).archive.maxPackedBytes;
   }
 
-  install(spooled: string, signatures: string[], options: { allowDowngrade: boolean; transferFrom?: string }, timings: UploadTimings): Promise<InstallResult> {
+  install(spooled: string, signatures: string[], options: { allowDowngrade: boolean; transferFrom?: string; packageName?: string }, timings: UploadTimings): Promise<InstallResult> {
     const run = async () => {
       const sigFiles = signatures.map((text, i) => {
         const f = `${spooled}.${i}.minisig`;
@@ -99,8 +99,10 @@ export class PackageUploads {
       });
       const policy = loadDevicePolicy(this.device.dataDir);
       const t0 = performance.now();
-      // The spool names are the daemon's business: a client knows its signatures by their order.
-      const named = (text: string) => sigFiles.reduce((t, f, i) => t.split(f).join(`signature #${i + 1}`), text);
+      // The spool names are the daemon's business: a client knows its signatures by their order and
+      // its package by the name it gave (Bulkhead-Package-Name, used in messages only).
+      const named = (text: string) => sigFiles.reduce((t, f, i) => t.split(f).join(`signature #${i + 1}`), text)
+        .split(spooled).join(options.packageName ?? 'the uploaded package');
       try {
         const r = await installPackage(spooled, {
           dataDir: this.device.dataDir, installed: this.device.installed, trust: this.device.trust, policy: policy.signatures,

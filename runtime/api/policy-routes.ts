@@ -1,13 +1,12 @@
 // The device policy: GET returns policy.yaml as JSON; PUT validates the new document against the
 // published schema (device-policy.schema.json, the same one the daemon loads with) and replaces the
-// file atomically (write a temporary file, fsync, rename, fsync the directory), so a reader sees the
-// old or the new policy and never half of one.
-import { randomBytes } from 'node:crypto';
+// file atomically (state/policy-file.ts), so a reader sees the old or the new policy, never half.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import YAML from 'yaml';
 import { loadDevicePolicy } from '../state/device-policy.js';
+import { replacePolicyFile } from '../state/policy-file.js';
 import schema from '../state/device-policy.schema.json' with { type: 'json' };
 import type { ApiContext } from './api-context.js';
 import { ApiError } from './api-errors.js';
@@ -15,25 +14,6 @@ import { problemResponses } from './api-schemas.js';
 
 const { $schema: _s, $id: _i, ...policySchema } = schema as Record<string, unknown>;
 const PolicyBody = { ...policySchema, $id: 'DevicePolicy' };
-
-function writeAtomically(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  const dir = fs.openSync(path.dirname(file), 'r');
-  try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
-}
 
 export function policyRoutes(ctx: ApiContext): FastifyPluginAsync {
   const file = path.join(ctx.dataDir, 'policy.yaml');
@@ -56,7 +36,7 @@ export function policyRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (request) => {
       const doc = request.body;
       if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ApiError(400, 'BH_ERR_API_BAD_REQUEST', 'the policy must be a JSON object', 'body');
-      writeAtomically(file, `# written through the management API (PUT /v1/policy) at ${new Date().toISOString()}\n${YAML.stringify(doc)}`);
+      replacePolicyFile(ctx.dataDir, doc, 'through the management API (PUT /v1/policy)');
       return doc;
     });
   };

@@ -12,6 +12,7 @@ import type { EnforcedService, Violation } from './container-policy.js';
 import { connectEngine, EngineError } from './engine-connection.js';
 import { loadVendorImageArchive, releaseUnusedVendorImages, resolveVendorImages } from './vendor-images.js';
 import { BindMountError, deploymentHasContainers, releaseOrphanPins, releasePins } from './bind-mounts.js';
+import { policyRefusalText } from './policy-refusal.js';
 
 export type ComposeVerb = 'check' | 'up' | 'down' | 'ps' | 'logs';
 
@@ -26,11 +27,6 @@ export class ComposeVerbError extends Error {
   constructor(readonly code: 'BH_ERR_POLICY' | 'BH_ERR_DEPLOY' | 'BH_ERR_ENGINE', message: string, readonly violations?: Violation[]) {
     super(message);
   }
-}
-
-/** The message of a policy refusal: a header and one `- [rule] message` line per violation. */
-export function policyRefusalText(violations: Violation[]): string {
-  return `refused by the isolation policy:\n${violations.map((v) => `  - [${v.rule}] ${v.message}`).join('\n')}`;
 }
 
 export function composeCheck(p: PreparedCompose): ComposeCheckResult {

@@ -13,7 +13,7 @@ export class Unreachable extends Error {}
 
 /** The daemon answered with a problem document, or the client could not build the request. */
 export class ApiFailure extends Error {
-  constructor(message: string, readonly status = 0, readonly code?: string, readonly problem?: ApiProblem) {
+  constructor(message: string, readonly status = 0, readonly code?: string, readonly problem?: ApiProblem, readonly brokeOff = false) {
     super(message);
   }
 }
@@ -71,7 +71,9 @@ export interface RequestSpec {
 export async function open(target: Target, urlPath: string, spec: RequestSpec = {}): Promise<{ res: IncomingMessage; req: ClientRequest }> {
   const mod = target.https ? await import('node:https') : await import('node:http');
   const body = spec.json === undefined ? undefined : Buffer.from(JSON.stringify(spec.json));
-  const headers: Record<string, string | string[] | number> = { accept: 'application/json', host: 'bulkhead', ...spec.headers };
+  // Over TLS the Host header must stay the real host: Node derives the name it checks the device's
+  // certificate against from it. Over a unix socket there is no host; any name will do.
+  const headers: Record<string, string | string[] | number> = { accept: 'application/json', ...(target.https ? {} : { host: 'bulkhead' }), ...spec.headers };
   if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': body.length });
   if (spec.stream && spec.length !== undefined) headers['content-length'] = spec.length;
   return new Promise((resolve, reject) => {
@@ -80,13 +82,13 @@ export async function open(target: Target, urlPath: string, spec: RequestSpec = 
     // "not sent yet" below is about this request's own connection.
     const req = mod.request({ ...target.options, agent: false, path: urlPath, method: spec.method ?? 'GET', headers }, (res) => resolve({ res, req }));
     const timeoutMs = spec.timeoutMs ?? 10_000;
-    if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new ApiFailure(`the daemon at ${target.name} did not answer within ${timeoutMs / 1000} s`)));
+    if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new ApiFailure(`the daemon at ${target.name} did not answer within ${timeoutMs / 1000} s`, 0, undefined, undefined, true)));
     req.on('socket', (socket) => socket.once('connect', () => { sent = true; }).once('secureConnect', () => { sent = true; }));
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof ApiFailure) reject(err);
       // Refused or absent before anything was sent: the daemon is not there. After: it broke off.
       else if (!sent) reject(new Unreachable(err.code ?? err.message));
-      else reject(new ApiFailure(`the connection to the daemon broke off (${err.code ?? err.message})`));
+      else reject(new ApiFailure(`the connection to the daemon at ${target.name} broke off (${err.code ?? err.message})`, 0, undefined, undefined, true));
     });
     if (spec.stream) {
       spec.stream.on('error', (err) => req.destroy(err));

@@ -1,8 +1,10 @@
 // App verbs for wasm apps: start, stop, status, logs, audit, and daemon. The CLI writes the
-// desired state to the device database; the daemon (started on demand) runs the apps and writes
-// back what happened, which status/logs/audit read.
+// desired state (through the daemon's API when one answers, else to the device database); the
+// daemon (started on demand) runs the apps and writes back what happened, which status/logs/audit
+// read. status, logs and audit reach this module only offline: with a daemon, the thin client
+// (api-client.ts) answers them.
 import type { Command } from 'commander';
-import { AppRecords, type AppRow } from '../apps/app-records.js';
+import { AppRecords, type AppRow, type InstanceRow } from '../apps/app-records.js';
 import { ResourceRecords } from '../apps/resource-records.js';
 import { daemonPid, DaemonRunningError, runDaemon, spawnDaemon } from '../apps/device-daemon.js';
 import { CliError } from './cli-error.js';
@@ -10,6 +12,8 @@ import { openDevice, withDevice, type DeviceContext } from './device-context.js'
 import { appDetailText, auditText, logLine, stateLine, statusText } from './app-status-text.js';
 import { ExitCode } from './exit-codes.js';
 import { ApiError } from '../api/api-errors.js';
+import { ApiFailure } from './api-transport.js';
+import { cliErrorOf, remoteDevice, type RemoteDevice } from './device-target.js';
 import { parseListenFlags, type ListenFlags } from './listen-address.js';
 import { emit, stepReporter } from './output.js';
 import { collect, parseParamFlags } from './repeatable-option.js';
@@ -22,25 +26,82 @@ function wholeNumber(flag: string, text: string | undefined, min: number): numbe
   return n;
 }
 
-function mustBeInstalled(ctx: DeviceContext, apps: string[]): void {
+/**
+ * What start and stop need from the device, through its daemon's API or on the data dir: one
+ * implementation each, so the verbs' checks, waiting and output are the same either way.
+ */
+interface AppControl {
+  installedApps(): Promise<string[]>;
+  /** Sets desired state running; the generation the daemon must act on. */
+  start(app: string, parameters: Record<string, string> | undefined): Promise<number>;
+  stop(app: string): Promise<void>;
+  detail(app: string): Promise<{ app: AppRow; instances: InstanceRow[] } | undefined>;
+  /** Throws if the daemon that should act went away. */
+  checkDaemon(): Promise<void>;
+}
+
+function localControl(ctx: DeviceContext): AppControl {
+  const records = new AppRecords(ctx.db);
+  return {
+    installedApps: async () => ctx.installed.list().map((p) => p.appId),
+    start: async (app, parameters) => records.setDesired(app, 'running', parameters),
+    stop: async (app) => {
+      records.setDesired(app, 'stopped');
+      // No daemon runs it, so nobody else will say it stopped.
+      const row = records.app(app)!;
+      if (daemonPid(ctx.dataDir) === undefined && (row.actual === 'running' || row.actual === 'starting')) records.setActual(app, 'stopped');
+    },
+    detail: async (app) => records.snapshot(() => {
+      const row = records.app(app);
+      return row && { app: row, instances: records.instances(app) };
+    }),
+    checkDaemon: async () => {
+      if (daemonPid(ctx.dataDir) === undefined) throw new CliError(`the daemon for ${ctx.dataDir} stopped; see ${ctx.dataDir}/daemon.log`, ExitCode.FAILURE);
+    },
+  };
+}
+
+function remoteControl(device: RemoteDevice): AppControl {
+  const app = (id: string) => `/v1/apps/${encodeURIComponent(id)}`;
+  return {
+    installedApps: async () => (await device.call<{ packages: { appId: string }[] }>('/v1/packages')).packages.map((p) => p.appId),
+    start: async (id, parameters) => (await device.call<AppRow>(`${app(id)}/start`, { method: 'POST', json: parameters ? { parameters } : {} })).generation,
+    stop: async (id) => { await device.call(`${app(id)}/stop`, { method: 'POST', json: {} }); },
+    detail: async (id) => {
+      try {
+        return await device.raw<{ app: AppRow; instances: InstanceRow[] }>(app(id));
+      } catch (err) {
+        if (err instanceof ApiFailure && err.status === 404) return undefined;
+        throw cliErrorOf(err, device.target);
+      }
+    },
+    checkDaemon: async () => {},
+  };
+}
+
+/** Runs `fn` with the device's app control: its daemon's API when one answers, else the data dir. */
+async function withApps<T>(command: Command, fn: (control: AppControl, remote: boolean, dataDir?: string) => Promise<T>): Promise<T> {
+  const device = await remoteDevice(command);
+  if (device) return fn(remoteControl(device), true);
+  return withDevice(command, (ctx) => fn(localControl(ctx), false, ctx.dataDir));
+}
+
+async function mustBeInstalled(control: AppControl, apps: string[]): Promise<void> {
+  const known = await control.installedApps();
   for (const app of apps) {
-    if (!ctx.installed.get(app)) {
-      const known = ctx.installed.list().map((p) => p.appId);
+    if (!known.includes(app)) {
       throw new CliError(`${app} is not installed (installed: ${known.join(', ') || 'none'}); install it with: bulkhead install PACKAGE`, ExitCode.FAILURE);
     }
   }
 }
 
 /** Waits until the daemon has acted on every app's latest generation and none is still starting. */
-async function waitSettled(records: AppRecords, apps: string[], settled: (row: AppRow) => boolean, dataDir: string, timeoutMs: number): Promise<AppRow[]> {
+async function waitSettled(control: AppControl, apps: string[], settled: (d: { app: AppRow; instances: InstanceRow[] }) => boolean, timeoutMs: number): Promise<AppRow[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [rows, done] = records.snapshot(() => {
-      const now = apps.map((a) => records.app(a)!);
-      return [now, now.every(settled)] as const;
-    });
-    if (done) return rows;
-    if (daemonPid(dataDir) === undefined) throw new CliError(`the daemon for ${dataDir} stopped; see ${dataDir}/daemon.log`, ExitCode.FAILURE);
+    const now = await Promise.all(apps.map(async (a) => (await control.detail(a))!));
+    if (now.every(settled)) return now.map((d) => d.app);
+    await control.checkDaemon();
     if (Date.now() > deadline) throw new CliError(`timed out after ${timeoutMs / 1000} s waiting for ${apps.join(', ')}; see bulkhead status`, ExitCode.FAILURE);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -58,26 +119,26 @@ export function registerAppCommands(program: Command): void {
     .action(async (apps: string[], flags: { param: string[]; wait?: boolean; timeout: string; json?: boolean }, command: Command) => {
       const params = parseParamFlags(flags.param);
       const timeoutSeconds = wholeNumber('--timeout', flags.timeout, 1)!;
-      await withDevice(command, async (ctx) => {
-        mustBeInstalled(ctx, apps);
-        const records = new AppRecords(ctx.db);
-        const generations = new Map(apps.map((a) => [a, records.setDesired(a, 'running', flags.param.length ? params : undefined)]));
-        if (daemonPid(ctx.dataDir) === undefined) {
+      await withApps(command, async (control, remote, dataDir) => {
+        await mustBeInstalled(control, apps);
+        const generations = new Map<string, number>();
+        for (const a of apps) generations.set(a, await control.start(a, flags.param.length ? params : undefined));
+        if (!remote && daemonPid(dataDir!) === undefined) {
           stepReporter(flags.json)?.('starting the device daemon');
           try {
-            await spawnDaemon(ctx.dataDir);
+            await spawnDaemon(dataDir!);
           } catch (err) {
             throw new CliError((err as Error).message, ExitCode.FAILURE);
           }
         }
         // With --wait, a running app counts as settled only once no job of it runs and a service does
         // (an app of jobs alone becomes completed or failed).
-        const servicesOnly = (app: string) => {
-          const running = records.instances(app).filter((i) => i.state === 'running');
+        const servicesOnly = (instances: InstanceRow[]) => {
+          const running = instances.filter((i) => i.state === 'running');
           return running.length > 0 && running.every((i) => i.role === 'service');
         };
-        const rows = await waitSettled(records, apps, (r) => r.startedGeneration === generations.get(r.appId) && r.actual !== 'starting'
-          && r.actual !== 'stopped' && !(flags.wait && r.actual === 'running' && !servicesOnly(r.appId)), ctx.dataDir, timeoutSeconds * 1000);
+        const rows = await waitSettled(control, apps, ({ app: r, instances }) => r.startedGeneration === generations.get(r.appId) && r.actual !== 'starting'
+          && r.actual !== 'stopped' && !(flags.wait && r.actual === 'running' && !servicesOnly(instances)), timeoutSeconds * 1000);
         emit(flags.json, { ok: rows.every((r) => r.actual !== 'failed'), apps: rows }, () => rows.map(stateLine).join('\n'));
         if (rows.some((r) => r.actual === 'failed')) process.exitCode = ExitCode.FAILURE;
       });
@@ -88,14 +149,10 @@ export function registerAppCommands(program: Command): void {
     .argument('<app...>', 'application ids')
     .option('--json', 'machine-readable output')
     .action(async (apps: string[], flags: { json?: boolean }, command: Command) => {
-      await withDevice(command, async (ctx) => {
-        const records = new AppRecords(ctx.db);
-        for (const a of apps) if (!records.app(a)) throw new CliError(`${a} was never started on this device`, ExitCode.FAILURE);
-        for (const a of apps) records.setDesired(a, 'stopped');
-        if (daemonPid(ctx.dataDir) === undefined) {
-          for (const a of apps) if (records.app(a)!.actual === 'running' || records.app(a)!.actual === 'starting') records.setActual(a, 'stopped');
-        }
-        const rows = await waitSettled(records, apps, (r) => r.actual !== 'running' && r.actual !== 'starting', ctx.dataDir, 30_000);
+      await withApps(command, async (control) => {
+        for (const a of apps) if (!(await control.detail(a))) throw new CliError(`${a} was never started on this device`, ExitCode.FAILURE);
+        for (const a of apps) await control.stop(a);
+        const rows = await waitSettled(control, apps, ({ app: r }) => r.actual !== 'running' && r.actual !== 'starting', 30_000);
         emit(flags.json, { ok: true, apps: rows }, () => rows.map(stateLine).join('\n'));
       });
     });

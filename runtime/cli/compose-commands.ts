@@ -5,10 +5,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ComposeRequestError, prepareCompose, type ComposeRequest, type PreparedCompose } from '../bridge/compose-request.js';
-import { composeCheck, composeDownVerb, composeLogsVerb, composePsVerb, composeUpVerb, ComposeVerbError } from '../bridge/compose-verbs.js';
+import { loadComposeText } from '../bridge/compose-file.js';
+import { parseDotEnv } from '../bridge/compose-interpolation.js';
+import { ComposeRequestError, declaredFiles, isPlainRelative, prepareCompose, type ComposeRequest, type PreparedCompose } from '../bridge/compose-request.js';
+import {
+  composeCheck, composeDownVerb, composeLogsVerb, composePsVerb, composeUpVerb, ComposeVerbError, type ComposePsResult, type ComposeVerb,
+} from '../bridge/compose-verbs.js';
 import { CliError } from './cli-error.js';
 import { withDevice, type DeviceContext } from './device-context.js';
+import { hostNamed, remoteDevice } from './device-target.js';
 import { ExitCode } from './exit-codes.js';
 import { emit, progressReporter, stepReporter as say } from './output.js';
 import { printable } from './app-status-text.js';
@@ -38,16 +43,54 @@ function requestOf(flags: ComposeFlags): { request: ComposeRequest; sourceDir?: 
   return { request, sourceDir };
 }
 
-/** Runs `fn` on the prepared request against the local data dir; refusals become CLI errors. */
-async function onDevice<T>(command: Command, flags: ComposeFlags, fn: (p: PreparedCompose, ctx: DeviceContext) => Promise<T> | T): Promise<T> {
+/**
+ * Runs a compose verb: through the daemon's API when one answers (the daemon prepares the same
+ * request and runs the same verb), else `local` on the prepared request against the data dir.
+ * An engine named with the verb's own --host is this machine's choice: it runs here, offline.
+ */
+async function runCompose<T>(command: Command, flags: ComposeFlags, verb: ComposeVerb, local: (p: PreparedCompose, ctx: DeviceContext) => Promise<T> | T,
+  remoteBody: (request: ComposeRequest) => unknown = (request) => request, notThroughDaemon?: string): Promise<T> {
   const { request, sourceDir } = requestOf(flags);
+  if (flags.host && hostNamed(command)) {
+    throw new CliError(`compose ${verb} --host ${flags.host} names an engine on this machine; through a daemon (--host/BULKHEAD_HOST) the daemon's engine is used: drop one of the two`, ExitCode.BAD_INPUT);
+  }
+  const device = flags.host ? undefined : await remoteDevice(command);
+  if (device) {
+    if (notThroughDaemon) throw new CliError(notThroughDaemon, ExitCode.BAD_INPUT);
+    if (verb === 'up' && request.file) request.file.files = declaredFileContents(request, sourceDir!);
+    return device.call<T>(`/v1/compose/${verb}`, { method: 'POST', json: remoteBody(request), timeoutMs: verb === 'up' ? 900_000 : 120_000 });
+  }
   return withDevice(command, async (ctx) => {
     try {
-      return await fn(prepareCompose(request, ctx, sourceDir), ctx);
+      return await local(prepareCompose(request, ctx, sourceDir), ctx);
     } catch (err) {
       throw composeCliError(err);
     }
   });
+}
+
+/**
+ * The secrets and configs files a Compose file declares, read here to travel with the request (the
+ * daemon writes them into a private directory of its own). One the file cannot reach, or cannot
+ * be read, is left out: the daemon then refuses the service naming it, as it would here.
+ */
+function declaredFileContents(request: ComposeRequest, sourceDir: string): Record<string, string> {
+  let loaded;
+  try {
+    const variables = { ...(request.env ? parseDotEnv(request.env.text, request.env.name) : {}), ...request.params };
+    loaded = loadComposeText(request.file!.text, request.file!.name, variables);
+  } catch {
+    return {}; // the daemon reports what is wrong with the file
+  }
+  const files: Record<string, string> = {};
+  for (const declared of declaredFiles(loaded)) {
+    const rel = path.posix.normalize(declared.split(path.sep).join('/'));
+    if (!isPlainRelative(rel)) continue;
+    try {
+      files[rel] = fs.readFileSync(path.join(sourceDir, rel)).toString('base64');
+    } catch { /* refused by the daemon, naming it */ }
+  }
+  return files;
 }
 
 function composeCliError(err: unknown): unknown {
@@ -76,7 +119,7 @@ export function registerComposeCommands(program: Command): void {
   withComposeOptions(compose.command('check')
     .description('list every isolation-policy violation of a Compose file (the engine is not contacted)'))
     .action(async (flags: ComposeFlags, command: Command) => {
-      const r = await onDevice(command, flags, (p) => composeCheck(p));
+      const r = await runCompose(command, flags, 'check', (p) => composeCheck(p));
       const file = flags.file ?? flags.app!;
       emit(flags.json, r, () => [
         ...r.warnings.map((w) => `warning: ${w}`),
@@ -91,33 +134,32 @@ export function registerComposeCommands(program: Command): void {
     .description('create or update the services (idempotent), in dependency order')
     .option('--image-archive <FILE>', 'load an image archive (docker save / OCI) into the engine first (repeatable)', collect, []))
     .action(async (flags: ComposeFlags & { imageArchive: string[] }, command: Command) => {
-      const r = await onDevice(command, flags, (p, ctx) => {
-        // Warnings before the engine works, for a person watching; they are in --json's output too.
-        if (!p.violations.length) for (const w of p.loaded.warnings) process.stderr.write(`warning: ${w}\n`);
-        return composeUpVerb(p, {
-          dataDir: ctx.dataDir, host: flags.host, imageArchives: flags.imageArchive, onEvent: say(flags.json),
-          archiveProgress: (archive) => progressReporter(`loading ${path.basename(archive)}`),
-        });
-      });
+      const r = await runCompose(command, flags, 'up', (p, ctx) => composeUpVerb(p, {
+        dataDir: ctx.dataDir, host: flags.host, imageArchives: flags.imageArchive, onEvent: say(flags.json),
+        archiveProgress: (archive) => progressReporter(`loading ${path.basename(archive)}`),
+      }), undefined, flags.imageArchive.length
+        ? '--image-archive loads a file of this machine into its engine; through a daemon, ship the images in the package (compose up --app)' : undefined);
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
       emit(flags.json, r, () => r.actions.map((a) => `${a.service}: ${a.action}`).join('\n'));
     });
 
   withComposeOptions(compose.command('down').description('remove exactly the containers and volumes this deployment owns'))
     .action(async (flags: ComposeFlags, command: Command) => {
-      const r = await onDevice(command, flags, (p) => composeDownVerb(p, flags.host));
+      const r = await runCompose(command, flags, 'down', (p) => composeDownVerb(p, flags.host));
       emit(flags.json, r, () => (r.removed.length ? r.removed.map((s) => `${s}: removed`).join('\n') : 'nothing to remove'));
     });
 
   withComposeOptions(compose.command('ps').description('state, health and exit code of each service'))
     .action(async (flags: ComposeFlags, command: Command) => {
-      const rows = await onDevice(command, flags, (p) => composePsVerb(p, flags.host));
+      const rows = await runCompose<ComposePsResult>(command, flags, 'ps', (p) => composePsVerb(p, flags.host));
       emit(flags.json, rows, () => (rows.length ? rows.map((r) => `${r.service}  ${r.state}${r.restarting ? ' (restarting)' : ''}${r.health ? `  ${r.health}` : ''}${r.exitCode !== null ? `  exit ${r.exitCode}` : ''}`).join('\n') : 'no containers'));
     });
 
   withComposeOptions(compose.command('logs').description('recent output of the services').argument('[service]', 'one service (default: all)')
     .option('--tail <N>', 'lines per service', '200'))
     .action(async (service: string | undefined, flags: ComposeFlags & { tail: string }, command: Command) => {
-      const { text } = await onDevice(command, flags, (p) => composeLogsVerb(p, service, Number(flags.tail) || 200, flags.host));
+      const tail = Number(flags.tail) || 200;
+      const { text } = await runCompose(command, flags, 'logs', (p) => composeLogsVerb(p, service, tail, flags.host), (request) => ({ request, service, tail }));
       // Container output is the vendor's: escaped like wasm apps' logs (no forged lines, no terminal escapes).
       if (text) process.stdout.write(`${text.split('\n').map(printable).join('\n')}\n`);
     });

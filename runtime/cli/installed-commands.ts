@@ -1,10 +1,13 @@
-// `bulkhead list` and `bulkhead uninstall`: the packages installed on the device.
+// `bulkhead list` and `bulkhead uninstall`: the packages installed on the device. uninstall goes
+// through the daemon's API when one answers; list reads the data dir (it shows signers, which the
+// API's package list does not carry).
 import type { Command } from 'commander';
 import { uninstallApp, UninstallError } from '../apps/uninstall-app.js';
 import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
 import { ExitCode } from './exit-codes.js';
 import { emit } from './output.js';
+import { remoteDevice } from './device-target.js';
 
 export function registerInstalledCommands(program: Command): void {
   program.command('list')
@@ -32,17 +35,21 @@ export function registerInstalledCommands(program: Command): void {
     .argument('<app>', 'application id, as bulkhead list shows')
     .option('--json', 'machine-readable output')
     .action(async (appId: string, flags: { json?: boolean }, command: Command) => {
-      await withDevice(command, (ctx) => {
-        let r;
-        try {
-          r = uninstallApp(ctx.db, ctx.dataDir, ctx.installed, appId);
-        } catch (err) {
-          if (err instanceof UninstallError) throw new CliError(err.message, ExitCode.FAILURE);
-          throw err;
-        }
-        const p = r.removed;
-        emit(flags.json, { ok: true, id: p.appId, version: p.version, vendor: p.vendor, digest: p.digest, storeRemoved: r.storeRemoved },
-          () => `uninstalled ${p.appId} ${p.version} (${p.vendor})${r.storeRemoved ? '' : `; its files at ${p.path} were left in place (not in the package store)`}`);
-      });
+      const device = await remoteDevice(command);
+      const r: UninstallReport = device
+        ? await device.call<UninstallReport>(`/v1/packages/${encodeURIComponent(appId)}`, { method: 'DELETE' })
+        : await withDevice(command, (ctx) => {
+          try {
+            const u = uninstallApp(ctx.db, ctx.dataDir, ctx.installed, appId);
+            const p = u.removed;
+            return { ok: true as const, id: p.appId, version: p.version, vendor: p.vendor, digest: p.digest, storeRemoved: u.storeRemoved };
+          } catch (err) {
+            if (err instanceof UninstallError) throw new CliError(err.message, ExitCode.FAILURE);
+            throw err;
+          }
+        });
+      emit(flags.json, r, () => `uninstalled ${r.id} ${r.version} (${r.vendor})${r.storeRemoved ? '' : '; its files were left in place (they were not in the package store)'}`);
     });
 }
+
+interface UninstallReport { ok: true; id: string; version: string; vendor: string; digest: string; storeRemoved: boolean }

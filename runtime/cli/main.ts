@@ -18,13 +18,17 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   apps: () => import('./app-commands.js').then((m) => m.registerAppCommands),
   installed: () => import('./installed-commands.js').then((m) => m.registerInstalledCommands),
   fleet: () => import('./fleet-commands.js').then((m) => m.registerFleetCommands),
+  policy: () => import('./policy-commands.js').then((m) => m.registerPolicyCommands),
 };
 const VERB_GROUP: Record<string, keyof typeof GROUPS> = {
   run: 'run', keygen: 'package', pack: 'package', sign: 'package', verify: 'package', inspect: 'package', install: 'package',
   trust: 'trust', push: 'registry', pull: 'registry', wasm: 'wasm', compose: 'compose',
   start: 'apps', stop: 'apps', status: 'apps', logs: 'apps', audit: 'apps', daemon: 'apps',
-  list: 'installed', uninstall: 'installed', fleet: 'fleet',
+  list: 'installed', uninstall: 'installed', fleet: 'fleet', policy: 'policy',
 };
+
+/** Verbs that act through the daemon's API when --host (or $BULKHEAD_HOST) names one. */
+const REMOTE_VERBS = new Set(['install', 'uninstall', 'start', 'stop', 'trust', 'compose', 'policy']);
 
 const GLOBAL_VALUE_FLAGS = new Set(['--data-dir', '--host', '--tls-cert', '--tls-key', '--ca']);
 
@@ -53,18 +57,23 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .option('--data-dir <DIR>', 'device state directory (default $BULKHEAD_DATA_DIR, /var/lib/bulkhead as root, else ~/.local/share/bulkhead)')
-    .option('--host <unix:PATH|https://HOST:PORT>', 'ask a daemon over its API (status, logs, audit); default $BULKHEAD_HOST, else the data dir\'s socket when a daemon runs')
+    .option('--host <unix:PATH|https://HOST:PORT>', 'act through a daemon\'s API; default $BULKHEAD_HOST, else the data dir\'s socket when a daemon answers on it')
     .option('--tls-cert <FILE>', 'client certificate for an https:// --host')
     .option('--tls-key <FILE>', 'its private key')
     .option('--ca <FILE>', 'CA certificate that signed the device\'s certificate')
     .exitOverride()
     // Commander's own usage errors look like ours: one line, prefixed, its suggestion on the same line.
     .configureOutput({ outputError: (text, write) => write(`${commanderErrorLine(text)}\n`) });
-  // The thin client (api-client.ts) answers --host for the verbs it serves; anything that reaches
-  // here would act on the local data dir, which is not what --host asked for.
+  // The verbs in REMOTE_VERBS honour --host themselves (device-target.ts), and the thin client
+  // (api-client.ts) answers it for status, logs and audit; anything else that reaches here would act
+  // on the local data dir, which is not what --host asked for.
   program.hook('preAction', (_cmd, action) => {
-    if (program.opts().host !== undefined) {
-      throw new CliError(`--host works with status, logs and audit (over the daemon's API); ${action.name()} acts on the local data dir, so drop --host`, ExitCode.BAD_INPUT);
+    let verb = action;
+    while (verb.parent && verb.parent !== program) verb = verb.parent;
+    if (program.opts().host !== undefined && !REMOTE_VERBS.has(verb.name())) {
+      throw new CliError(['status', 'logs', 'audit'].includes(verb.name())
+        ? `--host: ${verb.name()} through a daemon takes only its documented options (see bulkhead ${verb.name()} --help)`
+        : `--host works with ${[...REMOTE_VERBS].join(', ')}, status, logs and audit; ${verb.name()} acts on the local data dir, so drop --host`, ExitCode.BAD_INPUT);
     }
   });
   const group = VERB_GROUP[verbOf(argv) ?? ''];

@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { ArchiveError, DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../../packages/archive/archive-limits.js';
 import { packPackage, readManifestText } from '../../packages/archive/pack-package.js';
 import { inspectArchive } from '../../packages/archive/safe-archive.js';
-import { installReport, installReportText } from '../../packages/install/install-report.js';
+import { installReport, installReportText, type InstallReport } from '../../packages/install/install-report.js';
 import { installPackage } from '../../packages/install/package-installer.js';
 import { preparePackageComponents } from '../apps/prepare-package-components.js';
 import { verifyPackageInto } from '../../packages/install/package-verifier.js';
@@ -15,11 +15,13 @@ import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../../packages/man
 import { sha256File } from '../../packages/signing/file-digest.js';
 import { verifyPackageWithKey } from '../../packages/install/key-verifier.js';
 import { generateKeyPair, keyIdHex, parseSignature } from '../../packages/signing/minisign.js';
-import { defaultSignatureFiles, parseTrustedComment, signPackageFile, type IgnoredSignature } from '../../packages/signing/package-signature.js';
+import { defaultSignatureFiles, parseTrustedComment, readSignatureFiles, signPackageFile, type IgnoredSignature } from '../../packages/signing/package-signature.js';
+import { PackageError } from '../../packages/package-errors.js';
 import { defaultDataDir } from '../state/data-dir.js';
 import { loadDevicePolicy } from '../state/device-policy.js';
 import { CliError } from './cli-error.js';
 import { withDevice } from './device-context.js';
+import { remoteDevice, type RemoteDevice } from './device-target.js';
 import { checkKeyPairTargets, passwordForNewKey, PASSWORD_ENV, readPublicKey, readSecretKey, writeKeyPair } from './key-files.js';
 import { keygenPlan, refuseSecretKeyAsSignature, signPlan, verifyPlan, type KeygenFlags, type SignFlags } from './minisign-flags.js';
 import { ExitCode } from './exit-codes.js';
@@ -245,21 +247,53 @@ export function registerPackageCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (pkg: string, flags: { signature: string[]; s: string[]; allowDowngrade?: boolean; transferFrom?: string; json?: boolean }, command: Command) => {
       mustExist(pkg, 'package');
-      const signatures = [...flags.signature, ...flags.s];
+      const given = [...flags.signature, ...flags.s];
+      const signatureFiles = given.length ? given : defaultSignatureFiles(pkg);
       try {
-        await withDevice(command, async (ctx) => {
-          const r = await installPackage(pkg, {
+        const device = await remoteDevice(command);
+        const report = device
+          ? await installThroughApi(device, pkg, signatureFiles, flags)
+          : await withDevice(command, async (ctx) => installReport(await installPackage(pkg, {
             dataDir: ctx.dataDir, installed: ctx.installed, trust: ctx.trust, policy: ctx.policy.signatures,
             limits: ctx.policy.archive, manifestLimits: ctx.policy.manifest, allowDowngrade: flags.allowDowngrade, transferFrom: flags.transferFrom,
-            signatureFiles: signatures.length ? signatures : defaultSignatureFiles(pkg),
+            signatureFiles,
             onProgress: progressReporter('verifying'),
             beforeCommit: (verified, staged) => preparePackageComponents(verified.manifest, staged, ctx.dataDir, stepReporter(flags.json)),
-          });
-          const report = installReport(r);
-          emit(flags.json, { ok: true, ...report }, () => installReportText(report));
-        });
+          })));
+        emit(flags.json, { ok: true, ...report }, () => installReportText(report));
       } catch (err) {
         throw asCliError(err);
       }
     });
+}
+
+/**
+ * `bulkhead install` through a daemon: the package streams to POST /v1/packages, its signatures
+ * travel base64 in Bulkhead-Signature, and the daemon verifies and installs exactly as offline.
+ * The daemon calls the signatures "signature #N" (it never sees their names): they are named back.
+ */
+async function installThroughApi(device: RemoteDevice, pkg: string, signatureFiles: string[], flags: { allowDowngrade?: boolean; transferFrom?: string }): Promise<InstallReport> {
+  if (signatureFiles.length === 0) {
+    throw new PackageError('BH_ERR_SIG_MISSING', `${pkg}: no signature found (looked for ${pkg}.minisig and ${pkg}.*.minisig; pass --signature)`);
+  }
+  const signatures = readSignatureFiles(signatureFiles);
+  const named = (text: string) => signatureFiles.reduceRight((t, f, i) => t.split(`signature #${i + 1}`).join(f), text);
+  const query = new URLSearchParams();
+  if (flags.allowDowngrade) query.set('allowDowngrade', 'true');
+  if (flags.transferFrom !== undefined) query.set('transferFrom', flags.transferFrom);
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'bulkhead-signature': signatures.map((s) => Buffer.from(s.text).toString('base64')).join(','),
+  };
+  // Header values are Latin-1: a name that is not plain ASCII is left out ("the uploaded package").
+  if (/^[\x20-\x7e]+$/.test(pkg)) headers['bulkhead-package-name'] = pkg;
+  try {
+    const r = await device.call<InstallReport>(`/v1/packages${query.size ? `?${query}` : ''}`, {
+      method: 'POST', stream: fs.createReadStream(pkg), length: fs.statSync(pkg).size, headers, timeoutMs: 300_000,
+    });
+    return { ...r, ignoredSignatures: r.ignoredSignatures.map((i) => ({ ...i, signatureFile: named(i.signatureFile), reason: named(i.reason) })) };
+  } catch (err) {
+    if (err instanceof CliError) throw new CliError(named(err.message), err.exitCode, err.code);
+    throw err;
+  }
 }

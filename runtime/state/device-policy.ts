@@ -71,6 +71,14 @@ function describeProblem(e: ErrorObject): string {
   return `${at}: ${e.message}`;
 }
 
+/** Throws a PolicyError naming `where` and every problem unless `doc` is a valid policy document. */
+export function checkPolicyDocument(doc: unknown, where: string): void {
+  const validate = validator();
+  if (!validate(doc)) {
+    throw new PolicyError(`${where}: ${[...new Set((validate.errors ?? []).map(describeProblem))].join('; ')}`);
+  }
+}
+
 export function loadDevicePolicy(dataDir: string): DevicePolicy {
   const file = path.join(dataDir, 'policy.yaml');
   if (!fs.existsSync(file)) return { signatures: DEFAULT_SIGNATURE_POLICY, archive: DEFAULT_ARCHIVE_LIMITS, manifest: DEFAULT_MANIFEST_LIMITS, vendors: {} };
@@ -81,10 +89,7 @@ export function loadDevicePolicy(dataDir: string): DevicePolicy {
     } catch (err) {
       throw new PolicyError(`${file}: ${(err as Error).message.split('\n')[0]}`);
     }
-    const validate = validator();
-    if (!validate(doc)) {
-      throw new PolicyError(`${file}: ${[...new Set((validate.errors ?? []).map(describeProblem))].join('; ')}`);
-    }
+    checkPolicyDocument(doc, file);
     return doc;
   });
   // Copies: what callers do with the policy never reaches the parsed document kept for next time.
