@@ -9,6 +9,8 @@ import type { AppRecords } from '../apps/app-records.js';
 
 const APP_STATES = ['starting', 'running', 'completed', 'failed', 'stopped'] as const;
 
+export interface HostCallCount { vendor: string; interface: string; calls: number }
+
 export class DeviceMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'method' | 'route' | 'status'>;
@@ -19,7 +21,7 @@ export class DeviceMetrics {
   readonly refusedConnections: Counter<'reason'>;
   #lastAuditId = -1;
 
-  constructor(records: AppRecords, db: Database.Database, followers: () => number) {
+  constructor(records: AppRecords, db: Database.Database, followers: () => number, hostCalls: () => HostCallCount[] = () => []) {
     const registers = [this.registry];
     // Process metrics with our prefix: bulkhead_process_resident_memory_bytes (daemon RSS),
     // bulkhead_nodejs_eventloop_lag_seconds (event-loop lag), CPU, heap, handles.
@@ -45,6 +47,22 @@ export class DeviceMetrics {
         this.#lastAuditId = r.id;
       }
     };
+
+    // Advanced by what the app host counted since the last scrape; the interface names are the
+    // host's own (a fixed list, PROVIDED_INTERFACES), so the label set stays bounded.
+    const exported = new Map<string, number>();
+    new Counter({
+      name: 'bulkhead_host_calls_total', help: 'calls guests made into each host interface, by vendor and interface (sampled every 2 s)',
+      labelNames: ['vendor', 'interface'], registers,
+      collect() {
+        for (const c of hostCalls()) {
+          const key = `${c.vendor}\0${c.interface}`;
+          const delta = c.calls - (exported.get(key) ?? 0);
+          if (delta > 0) this.inc({ vendor: c.vendor, interface: c.interface }, delta);
+          exported.set(key, Math.max(c.calls, exported.get(key) ?? 0));
+        }
+      },
+    });
 
     new Gauge({
       name: 'bulkhead_app_state', help: '1 for the actual state each app is in, 0 for the others', labelNames: ['app', 'state'], registers,

@@ -25,7 +25,7 @@ import { SHARED_SCHEMAS } from './api-schemas.js';
 import { appRoutes } from './app-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { composeRoutes } from './compose-routes.js';
-import { DeviceMetrics } from './device-metrics.js';
+import { DeviceMetrics, type HostCallCount } from './device-metrics.js';
 import { eventRoutes } from './event-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { clearSpool, PackageUploads } from './package-upload.js';
@@ -45,6 +45,8 @@ export interface ManagementApiOptions {
   limits?: Partial<ApiLimits>;
   /** How often followers' feed looks for new rows. */
   feedTickMs?: number;
+  /** Calls into each host interface per vendor so far (the daemon's app host counts them). */
+  hostCalls?: () => HostCallCount[];
 }
 
 export interface ManagementApi {
@@ -209,7 +211,7 @@ export async function startManagementApi(options: ManagementApiOptions): Promise
   const feed = new StateFeed(records, options.feedTickMs);
   const ctx: ApiContext = {
     dataDir, db, records, resources: new ResourceRecords(db), installed, trust: new TrustStore(db), feed, limits,
-    metrics: new DeviceMetrics(records, db, () => feed.followers),
+    metrics: new DeviceMetrics(records, db, () => feed.followers, options.hostCalls ?? (() => [])),
     uploads: new PackageUploads({ dataDir, installed, trust: new TrustStore(db) }),
     policy: cachedApiPolicy(dataDir),
   };

@@ -127,12 +127,39 @@ export class AppHost {
       if (!s.alive) return;
       const stats = await s.stats(false, 1000);
       if (!stats || !s.alive) return; // busy, or it ended meanwhile (its end was recorded)
+      this.#noteHostCalls(vendor, s, stats.hostCalls ?? {});
       try {
         this.records.upsertSandbox({ vendor, state: 'running', instances: stats.instances, cpuMs: s.cpuMs(), memoryBytes: stats.heapUsed + stats.external, reason: null });
       } catch (err) {
         if (!isDiskFull(err)) throw err;
       }
     }));
+  }
+
+  // Host-interface calls per vendor: what earlier sandbox threads of the vendor counted, plus the
+  // latest count of its current one (sampled with the stats above, so at most 2 s old; the calls
+  // of a thread's last 2 s before it ends are not counted).
+  readonly #hostCalls = new Map<string, { sandbox: VendorSandbox; latest: Record<string, number>; earlier: Record<string, number> }>();
+
+  #noteHostCalls(vendor: string, sandbox: VendorSandbox, now: Record<string, number>): void {
+    let e = this.#hostCalls.get(vendor);
+    if (!e) this.#hostCalls.set(vendor, (e = { sandbox, latest: {}, earlier: {} }));
+    if (e.sandbox !== sandbox) {
+      for (const [iface, n] of Object.entries(e.latest)) e.earlier[iface] = (e.earlier[iface] ?? 0) + n;
+      e.sandbox = sandbox;
+    }
+    e.latest = now;
+  }
+
+  /** Calls into each host interface per vendor since this host started (for /metrics). */
+  hostCalls(): { vendor: string; interface: string; calls: number }[] {
+    const out: { vendor: string; interface: string; calls: number }[] = [];
+    for (const [vendor, e] of this.#hostCalls) {
+      for (const iface of new Set([...Object.keys(e.earlier), ...Object.keys(e.latest)])) {
+        out.push({ vendor, interface: iface, calls: (e.earlier[iface] ?? 0) + (e.latest[iface] ?? 0) });
+      }
+    }
+    return out;
   }
 
   /** Each vendor's usage against its caps, and the daemon's own drops, for `bulkhead status`. */

@@ -76,7 +76,7 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
     reconciler = new Reconciler(host, installed, guard, say);
     // Loaded here, not at the top: CLI verbs that only check on the daemon must not load fastify.
     const { startManagementApi } = await import('../api/management-api.js');
-    api = await startManagementApi({ dataDir, say, ...options.api });
+    api = await startManagementApi({ dataDir, say, hostCalls: () => host.hostCalls(), ...options.api });
     say(`daemon ${process.pid} serving ${dataDir} (run ${run})`);
     // The Margo fleet link runs beside the reconcile loop while the device is joined (fleet join).
     const { superviseFleet } = await import('../fleet/fleet-supervisor.js');

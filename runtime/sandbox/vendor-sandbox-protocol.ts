@@ -96,4 +96,10 @@ export type FromSandbox =
 export interface LogEntry { instanceId: string; level: LogLevel; message: string; fields: Record<string, string>; at: number }
 
 /** Memory of one sandbox thread's isolate (wasm memories are external ArrayBuffers). */
-export interface SandboxStats { heapUsed: number; external: number; instances: number }
+export interface SandboxStats {
+  heapUsed: number;
+  external: number;
+  instances: number;
+  /** Calls into each host interface since the thread started. */
+  hostCalls?: Record<string, number>;
+}

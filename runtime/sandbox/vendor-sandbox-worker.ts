@@ -9,6 +9,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { countHostCalls, hostCallSnapshot, type HostCallCounts } from '../../host-apis/components/call-counter.js';
 import { buildComponentImports } from '../../host-apis/components/component-imports.js';
 import { KvStore } from '../../host-apis/bulkhead/kv-store.js';
 import { createLog, type LogLevel } from '../../host-apis/bulkhead/log.js';
@@ -91,6 +92,8 @@ const post = (m: FromSandbox) => {
   flushLogs();
   port.postMessage(m);
 };
+/** Host-interface calls of this vendor's components since the thread started (for /metrics). */
+const hostCalls: HostCallCounts = new Map();
 
 // The kv API must answer synchronously, so the sandbox has its own connection to the device DB.
 const db = new Database(init.databasePath);
@@ -306,7 +309,7 @@ async function start(spec: InstanceSpec): Promise<void> {
   inGuest++;
   try {
     const mod = (await import(pathToFileURL(path.join(spec.path, 'component.mjs')).href)) as ComponentModule;
-    exports = await mod.instantiate((name) => coreModule(spec.path, name, spec.memoryCapBytes, spec.tableElements), built.imports, instantiateCore);
+    exports = await mod.instantiate((name) => coreModule(spec.path, name, spec.memoryCapBytes, spec.tableElements), countHostCalls(built.imports, hostCalls), instantiateCore);
   } catch (err) {
     end(id, { state: 'failed', reason: `instantiation failed: ${describe(err)}` });
     return;
@@ -346,6 +349,6 @@ port.on('message', (m: ToSandbox) => {
   } else if (m.type === 'stats') {
     if (m.collect) collectGarbage();
     const mem = process.memoryUsage();
-    post({ type: 'stats', stats: { heapUsed: mem.heapUsed, external: mem.external, instances: instances.size } });
+    post({ type: 'stats', stats: { heapUsed: mem.heapUsed, external: mem.external, instances: instances.size, hostCalls: hostCallSnapshot(hostCalls) } });
   }
 });

@@ -58,6 +58,19 @@ test('a package uploaded and an app started over the API are run by the daemon',
   await until('sensor completed', async () => (await api('GET', '/v1/apps/acme-sensor-filter')).json.app.actual === 'completed');
 });
 
+test('/metrics counts each vendor\'s calls into each host interface while its apps run', async () => {
+  await until('the dashboard\'s host calls sampled', async () => {
+    const text = (await api('GET', '/metrics')).text;
+    return series(text, 'bulkhead_host_calls_total', { vendor: 'Globex Analytics' }) > 0 && text;
+  }, 15_000);
+  const text = (await api('GET', '/metrics')).text;
+  const interfaces = [...text.matchAll(/^bulkhead_host_calls_total\{([^}]*)\} \S+$/gm)].map((m) => /interface="([^"]+)"/.exec(m[1]!)![1]!);
+  assert.ok(interfaces.every((i) => /^(wasi|bulkhead):[a-z-]+\/[a-z-]+$/.test(i)), interfaces.join());
+  const first = series(text, 'bulkhead_host_calls_total', { vendor: 'Globex Analytics' });
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.ok(series((await api('GET', '/metrics')).text, 'bulkhead_host_calls_total', { vendor: 'Globex Analytics' }) >= first, 'a counter never goes back');
+});
+
 test('bulkhead status goes through the API (--host, and by default when the daemon runs)', async () => {
   const elsewhere = tempDir('bh-api-d-empty-');
   const viaHost = await runCli(['--data-dir', elsewhere, '--host', `unix:${socketPath}`, 'status', '--json']);
@@ -127,9 +140,20 @@ test('kill -9 during an upload: the daemon restarts clean, no partial package, n
 });
 
 
-test('bulkhead audit goes through the API with the CLI\'s filters', async () => {
+const series = (text: string, name: string, labels: Record<string, string>) => {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  return [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))]
+    .filter((m) => want.every((w) => m[1]!.split(',').includes(w))).reduce((n, m) => n + Number(m[2]), 0);
+};
+
+test('bulkhead audit goes through the API with the CLI\'s filters; the probe\'s real denials move the denial counter', async () => {
+  const deniedBefore = series((await api('GET', '/metrics')).text, 'bulkhead_hostapi_denials_total', { vendor: 'Rogue Labs' });
   assert.is((await api('POST', '/v1/apps/rogue-probe/start', {})).status, 202);
   await until('probe finished', async () => ['completed', 'failed'].includes((await api('GET', '/v1/apps/rogue-probe')).json.app.actual), 60_000);
+  const audited = (await api('GET', '/v1/audit?vendor=Rogue%20Labs')).json.events.length as number;
+  const deniedAfter = series((await api('GET', '/metrics')).text, 'bulkhead_hostapi_denials_total', { vendor: 'Rogue Labs' });
+  assert.ok(deniedAfter > deniedBefore, `denials ${deniedBefore} -> ${deniedAfter}`);
+  assert.ok(deniedAfter - deniedBefore <= audited, 'one count per audited denial');
   const elsewhere = tempDir('bh-api-d-empty-');
   const r = await runCli(['--data-dir', elsewhere, '--host', `unix:${socketPath}`, 'audit', '--app', 'rogue-probe', '--json']);
   assert.is(r.code, 0, r.stderr);
