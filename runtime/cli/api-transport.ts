@@ -1,12 +1,14 @@
 // How the CLI reaches a daemon's management API: the target (`--host unix:PATH|https://HOST:PORT`,
 // $BULKHEAD_HOST, else the data dir's own socket when a daemon answers on it) and one request
-// function over node:http(s). It imports Node built-ins only, because the thin client (api-client.ts)
-// loads it on the path `bulkhead status` must start fast on; node:http rather than undici because
-// loading undici alone costs more than that whole budget (bench/results/api.md).
+// function. It imports Node built-ins only, because the thin client (api-client.ts) loads it on the
+// path `bulkhead status` must start fast on: short requests over the socket are written by hand
+// (unix-http.ts, node:net), streams and TLS use node:http(s); never undici, whose loading alone
+// costs more than that whole budget (bench/results/api.md).
 import fs from 'node:fs';
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { RawBroken, RawUnreachable, unixRequest } from './unix-http.js';
 
 /** The daemon could not be reached at all (nothing was sent): offline work may take over. */
 export class Unreachable extends Error {}
@@ -108,22 +110,39 @@ export async function readBody(res: IncomingMessage): Promise<string> {
 
 /** The problem a failed answer carries, as an ApiFailure. */
 export async function failureOf(res: IncomingMessage): Promise<ApiFailure> {
-  const text = await readBody(res);
+  return failureOfText(res.statusCode ?? 500, await readBody(res));
+}
+
+function failureOfText(status: number, text: string): ApiFailure {
   let p: Partial<ApiProblem> = {};
   try { p = JSON.parse(text) as Partial<ApiProblem>; } catch { /* not a problem document */ }
-  const status = res.statusCode ?? 500;
   const detail = p.detail ?? `the daemon answered ${status}`;
   return new ApiFailure(detail, status, p.code, { status, code: p.code ?? '', detail, field: p.field, violations: p.violations });
 }
 
 /** One request whose answer is JSON; a problem answer throws an ApiFailure. */
 export async function requestJson<T>(target: Target, urlPath: string, spec: RequestSpec = {}): Promise<T> {
-  const { res } = await open(target, urlPath, spec);
-  if ((res.statusCode ?? 500) >= 400) throw await failureOf(res);
-  const text = await readBody(res);
+  let status: number;
+  let text: string;
+  if (!target.https && !spec.stream && !spec.headers) {
+    // Short requests over the socket skip node:http (see unix-http.ts for the measured why).
+    try {
+      ({ status, body: text } = await unixRequest(target.options.socketPath!, spec.method ?? 'GET', urlPath, spec.json, spec.timeoutMs ?? 10_000));
+    } catch (err) {
+      if (err instanceof RawUnreachable) throw new Unreachable(err.message);
+      if (err instanceof RawBroken) throw new ApiFailure(`the connection to the daemon at ${target.name} broke off (${err.message})`, 0, undefined, undefined, true);
+      throw err;
+    }
+    if (status >= 400) throw failureOfText(status, text);
+  } else {
+    const { res } = await open(target, urlPath, spec);
+    if ((res.statusCode ?? 500) >= 400) throw await failureOf(res);
+    status = res.statusCode ?? 0;
+    text = await readBody(res);
+  }
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new ApiFailure(`the daemon at ${target.name} answered ${res.statusCode} with something other than JSON`);
+    throw new ApiFailure(`the daemon at ${target.name} answered ${status} with something other than JSON`, 0, undefined, undefined, true);
   }
 }
