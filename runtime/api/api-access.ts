@@ -8,9 +8,12 @@ import path from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import YAML from 'yaml';
 import { loadDevicePolicy } from '../state/device-policy.js';
+import { ApiError } from './api-errors.js';
 
-export type ApiRole = 'admin' | 'reader';
-export interface ApiClientRule { cn?: string; uri?: string; role: ApiRole }
+export type ApiRole = 'admin' | 'reader' | 'vendor';
+export interface ApiClientRule { cn?: string; uri?: string; role: ApiRole; vendor?: string }
+/** A client's role; a `vendor` client acts for exactly one vendor identity. */
+export interface ApiGrant { role: ApiRole; vendor?: string }
 export interface ApiPolicy { clients: ApiClientRule[]; rateLimit: { max: number; windowSeconds: number }; maxFollowers: number }
 
 export const DEFAULT_API_POLICY: ApiPolicy = { clients: [], rateLimit: { max: 1200, windowSeconds: 10 }, maxFollowers: 256 };
@@ -38,13 +41,31 @@ function commonNames(cert: PeerCertificate): string[] {
   return cn === undefined ? [] : Array.isArray(cn) ? cn : [cn];
 }
 
-/** The role of a verified client certificate; with several matching rules, the least privileged wins. */
-export function roleOfCertificate(cert: PeerCertificate, rules: ApiClientRule[]): ApiRole | undefined {
+/**
+ * The role of a verified client certificate; with several matching rules, the least privileged
+ * wins (reader, then vendor, then admin), and rules naming two different vendors make a reader.
+ */
+export function roleOfCertificate(cert: PeerCertificate, rules: ApiClientRule[]): ApiGrant | undefined {
   const cns = commonNames(cert);
   const uris = uriSans(cert);
   const matched = rules.filter((r) => (r.cn !== undefined && cns.includes(r.cn)) || (r.uri !== undefined && uris.includes(r.uri)));
   if (matched.length === 0) return undefined;
-  return matched.some((r) => r.role === 'reader') ? 'reader' : 'admin';
+  if (matched.some((r) => r.role === 'reader')) return { role: 'reader' };
+  const vendors = new Set(matched.filter((r) => r.role === 'vendor').map((r) => r.vendor!));
+  if (vendors.size > 1) return { role: 'reader' };
+  if (vendors.size === 1) return { role: 'vendor', vendor: [...vendors][0]! };
+  return { role: 'admin' };
+}
+
+/**
+ * Refuses a vendor client acting on what belongs to another vendor (exact identity, as the trust
+ * store and the installed package record it). Admins pass; readers never get this far on a write.
+ */
+export function assertActsFor(request: { role: ApiRole; vendor?: string; client: string }, owner: string | undefined, what: string): void {
+  if (request.role !== 'vendor') return;
+  if (owner === undefined || owner !== request.vendor) {
+    throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', `${request.client} acts for ${JSON.stringify(request.vendor)}; ${what} belongs to ${owner === undefined ? 'no vendor it may act for' : JSON.stringify(owner)}`);
+  }
 }
 
 /** A stable name of the client for logs and rate limiting. */

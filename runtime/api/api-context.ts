@@ -55,10 +55,14 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** A POST that changes nothing (compose check, ps, logs): readers may call it too. */
     reader?: boolean;
+    /** A write a `vendor` client may make for its own vendor (the route checks whose it is). */
+    vendorScoped?: boolean;
   }
   interface FastifyRequest {
     /** The caller's role: admin for the unix socket, from the client certificate over mTLS. */
     role: ApiRole;
+    /** With role vendor: the one vendor the client acts for. */
+    vendor?: string;
     /** The caller, for rate limits and logs: "local" or the certificate's URI SAN / CN. */
     client: string;
   }

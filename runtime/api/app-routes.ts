@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ApiContext } from './api-context.js';
+import { assertActsFor } from './api-access.js';
 import { ApiError } from './api-errors.js';
 import { AppIdParams, FollowFormat, problemResponses, type AppIdParamsT } from './api-schemas.js';
 import { openFollowStream, streamFormat } from './follow-stream.js';
@@ -42,6 +43,7 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (request) => ctx.records.snapshot(() => ({ daemon: process.pid, app: mustExist(request.params.id), instances: ctx.records.instances(request.params.id) })));
 
     app.post<{ Params: AppIdParamsT; Body: Static<typeof StartBody> }>('/v1/apps/:id/start', {
+      config: { vendorScoped: true },
       schema: {
         summary: 'set the app\'s desired state to running (with optional parameters overriding margo.yaml); the daemon starts it',
         tags: ['apps'], params: AppIdParams, body: StartBody,
@@ -49,17 +51,21 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
     }, async (request, reply) => {
       const { id } = request.params;
-      if (!ctx.installed.get(id)) throw new ApiError(404, 'BH_ERR_API_NOT_FOUND', `${id} is not installed; install it with POST /v1/packages`, 'params.id');
+      const pkg = ctx.installed.get(id);
+      if (!pkg) throw new ApiError(404, 'BH_ERR_API_NOT_FOUND', `${id} is not installed; install it with POST /v1/packages`, 'params.id');
+      assertActsFor(request, pkg.vendor, id);
       ctx.records.setDesired(id, 'running', request.body?.parameters);
       reply.code(202);
       return ctx.records.app(id);
     });
 
     app.post<{ Params: AppIdParamsT }>('/v1/apps/:id/stop', {
+      config: { vendorScoped: true },
       schema: { summary: 'set the app\'s desired state to stopped; the daemon stops it', tags: ['apps'], params: AppIdParams, response: { 202: { $ref: 'App#' }, ...problemResponses(403, 404) } },
     }, async (request, reply) => {
       const { id } = request.params;
       mustExist(id);
+      if (request.role === 'vendor') assertActsFor(request, ctx.installed.get(id)?.vendor, id);
       ctx.records.setDesired(id, 'stopped');
       reply.code(202);
       return ctx.records.app(id);

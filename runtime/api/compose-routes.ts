@@ -13,6 +13,7 @@ import { ComposeRequestError, isPlainRelative, prepareCompose, type ComposeReque
 import { composeCheck, composeDownVerb, composeLogsVerb, composePsVerb, composeUpVerb, ComposeVerbError } from '../bridge/compose-verbs.js';
 import { loadDevicePolicy } from '../state/device-policy.js';
 import type { ApiContext } from './api-context.js';
+import { assertActsFor } from './api-access.js';
 import { ApiError } from './api-errors.js';
 import { problemResponses } from './api-schemas.js';
 
@@ -122,20 +123,26 @@ export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (request) => withPrepared(request.body, (p) => composeCheck(p)));
 
     app.post<{ Body: ComposeBody }>('/v1/compose/up', {
-      bodyLimit: MAX_COMPOSE_BODY,
+      bodyLimit: MAX_COMPOSE_BODY, config: { vendorScoped: true },
       schema: {
         ...common, summary: 'create or update the services (idempotent), as `bulkhead compose up`; a policy violation is BH_ERR_POLICY and nothing is created',
         response: { 200: Type.Object({ ok: Type.Literal(true), deployment: Type.String(), warnings: Type.Array(Type.String()), actions: Type.Array(ServiceActionSchema) }), ...problemResponses(400, 403, 422, 502, 503) },
       },
-    }, async (request) => serially(() => withPrepared(request.body, (p) => composeUpVerb(p, { dataDir: ctx.dataDir }))));
+    }, async (request) => serially(() => withPrepared(request.body, (p) => {
+      assertActsFor(request, p.vendor, `the deployment ${p.identity.project}`);
+      return composeUpVerb(p, { dataDir: ctx.dataDir });
+    })));
 
     app.post<{ Body: ComposeBody }>('/v1/compose/down', {
-      bodyLimit: MAX_COMPOSE_BODY,
+      bodyLimit: MAX_COMPOSE_BODY, config: { vendorScoped: true },
       schema: {
         ...common, summary: 'remove exactly the containers and volumes the deployment owns, as `bulkhead compose down`',
         response: { 200: Type.Object({ ok: Type.Literal(true), removed: Type.Array(Type.String()) }), ...problemResponses(400, 403, 503) },
       },
-    }, async (request) => serially(() => withPrepared(request.body, (p) => composeDownVerb(p))));
+    }, async (request) => serially(() => withPrepared(request.body, (p) => {
+      assertActsFor(request, p.vendor, `the deployment ${p.identity.project}`);
+      return composeDownVerb(p);
+    })));
 
     app.post<{ Body: ComposeBody }>('/v1/compose/ps', {
       bodyLimit: MAX_COMPOSE_BODY, config: { reader: true },

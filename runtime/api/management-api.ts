@@ -75,13 +75,16 @@ function authenticate(ctx: ApiContext, transport: Transport, request: FastifyReq
     // The handshake already refused anything else (rejectUnauthorized); this guards a misconfiguration.
     if (!socket.authorized || !cert?.subject) throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', 'no verified client certificate');
     request.client = clientName(cert);
-    const role = roleOfCertificate(cert, ctx.policy().clients);
-    if (!role) throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', `the client certificate ${request.client} maps to no role; add its CN or URI SAN to api.clients in policy.yaml`);
-    request.role = role;
+    const grant = roleOfCertificate(cert, ctx.policy().clients);
+    if (!grant) throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', `the client certificate ${request.client} maps to no role; add its CN or URI SAN to api.clients in policy.yaml`);
+    request.role = grant.role;
+    request.vendor = grant.vendor;
   }
-  if (request.role !== 'admin' && !READ_METHODS.has(request.method) && request.routeOptions.config?.reader !== true) {
-    throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', `${request.client} has the role ${request.role}, which may only read; ${request.method} needs admin`);
-  }
+  if (request.role === 'admin' || READ_METHODS.has(request.method) || request.routeOptions.config?.reader === true) return;
+  if (request.role === 'vendor' && request.routeOptions.config?.vendorScoped === true) return; // the route checks whose
+  throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', request.role === 'vendor'
+    ? `${request.client} has the role vendor (${JSON.stringify(request.vendor)}), which may change only that vendor's packages, apps and deployments; ${request.method} ${request.url.split('?')[0]} needs admin`
+    : `${request.client} has the role ${request.role}, which may only read; ${request.method} needs admin`);
 }
 
 function toProblem(err: FastifyError | Error, request: FastifyRequest, say: (line: string) => void) {
@@ -129,13 +132,14 @@ async function buildApi(ctx: ApiContext, transport: Transport, serverFactory: (h
   });
   app.decorateRequest('role', 'reader');
   app.decorateRequest('client', '');
+  app.decorateRequest('vendor', undefined);
   app.addHook('onRequest', async (request) => authenticate(ctx, transport, request));
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     // Every attempt to change the device, allowed or not, goes to the daemon's log with who asked:
     // the record an operator has of `bulkhead install` typed at a shell, for remote clients too.
     if (!READ_METHODS.has(request.method) && request.routeOptions.config?.reader !== true) {
-      say(`api: ${request.client || 'unauthenticated'} (${transport}, ${request.role}) ${request.method} ${request.url.split('?')[0]} -> ${reply.statusCode}`);
+      say(`api: ${request.client || 'unauthenticated'} (${transport}, ${request.role}${request.vendor ? ` for ${request.vendor}` : ''}) ${request.method} ${request.url.split('?')[0]} -> ${reply.statusCode}`);
     }
     ctx.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     ctx.metrics.requestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000);

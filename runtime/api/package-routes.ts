@@ -7,6 +7,7 @@ import { installReport } from '../../packages/install/install-report.js';
 import type { InstalledPackage } from '../../packages/install/installed-packages.js';
 import { uninstallApp, UninstallError } from '../apps/uninstall-app.js';
 import type { ApiContext } from './api-context.js';
+import { assertActsFor } from './api-access.js';
 import { ApiError } from './api-errors.js';
 import { AppIdParams, problemResponses, type AppIdParamsT } from './api-schemas.js';
 import { signaturesFromHeader, spoolUpload } from './package-upload.js';
@@ -56,6 +57,7 @@ export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
     });
 
     app.post<{ Querystring: Static<typeof UploadQuery> }>('/v1/packages', {
+      config: { vendorScoped: true },
       schema: {
         summary: 'upload and install a .bhpkg: verified against the trust store and policy exactly as `bulkhead install`; atomic',
         description: 'Body: the package bytes (application/octet-stream, streamed to disk under a quota of policy archive.maxPackedBytes). '
@@ -71,6 +73,9 @@ export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
       validatorCompiler: ({ schema, httpPart }) => (httpPart === 'body' ? () => true : queryAjv.compile(schema)),
     }, async (request, reply) => {
+      if (request.role === 'vendor' && request.query.transferFrom !== undefined) {
+        throw new ApiError(403, 'BH_ERR_API_FORBIDDEN', `${request.client} acts for ${JSON.stringify(request.vendor)}: handing an app id over from another vendor needs admin`, 'query.transferFrom');
+      }
       const signatures = signaturesFromHeader(request.headers['bulkhead-signature']);
       const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
       const t0 = performance.now();
@@ -81,6 +86,8 @@ export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
         const r = await ctx.uploads.install(spooled, signatures, {
           allowDowngrade: request.query.allowDowngrade ?? false, transferFrom: request.query.transferFrom,
           packageName: request.headers['bulkhead-package-name'] as string | undefined,
+          // A vendor client installs only what verifies as its own vendor's package.
+          actsFor: request.role === 'vendor' ? (vendor: string) => assertActsFor(request, vendor, 'the package') : undefined,
         }, timings);
         outcome = 'installed';
         reply.code(201);
@@ -92,12 +99,15 @@ export function packageRoutes(ctx: ApiContext): FastifyPluginAsync {
     });
 
     app.delete<{ Params: AppIdParamsT }>('/v1/packages/:id', {
+      config: { vendorScoped: true },
       schema: {
         summary: 'uninstall a package, as `bulkhead uninstall`: refused (409) while its app runs or is started; stop it first', tags: ['packages'],
         params: AppIdParams, response: { 200: UninstallResultSchema, ...problemResponses(403, 404, 409) },
       },
     }, async (request) => {
       const { id } = request.params;
+      const owner = ctx.installed.get(id)?.vendor;
+      if (owner !== undefined) assertActsFor(request, owner, id);
       try {
         const r = uninstallApp(ctx.db, ctx.dataDir, ctx.installed, id);
         const p = r.removed;

@@ -90,7 +90,7 @@ export class PackageUploads {
     return loadDevicePolicy(this.device.dataDir).archive.maxPackedBytes;
   }
 
-  install(spooled: string, signatures: string[], options: { allowDowngrade: boolean; transferFrom?: string; packageName?: string }, timings: UploadTimings): Promise<InstallResult> {
+  install(spooled: string, signatures: string[], options: { allowDowngrade: boolean; transferFrom?: string; packageName?: string; actsFor?: (vendor: string) => void }, timings: UploadTimings): Promise<InstallResult> {
     const run = async () => {
       const sigFiles = signatures.map((text, i) => {
         const f = `${spooled}.${i}.minisig`;
@@ -109,6 +109,7 @@ export class PackageUploads {
           limits: policy.archive, manifestLimits: policy.manifest, allowDowngrade: options.allowDowngrade, transferFrom: options.transferFrom, signatureFiles: sigFiles,
           beforeCommit: async (verified, staged) => {
             timings.verifySeconds = (performance.now() - t0) / 1000;
+            options.actsFor?.(verified.vendor);
             await preparePackageComponents(verified.manifest, staged, this.device.dataDir);
           },
         });

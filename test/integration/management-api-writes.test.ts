@@ -30,10 +30,13 @@ const local = async (method: string, p: string, body?: unknown, headers?: Record
   const c = socketClient(api.socketPath);
   try { return await call(c, method, p, body, headers); } finally { await c.close(); }
 };
-const asReader = async (method: string, p: string, body?: unknown, headers?: Record<string, string>) => {
-  const c = tlsClient(api.tlsPort!, { ca: pki.ca, ...pki.clients.reader });
+const asClient = (who: 'reader' | 'stranger') => async (method: string, p: string, body?: unknown, headers?: Record<string, string>) => {
+  const c = tlsClient(api.tlsPort!, { ca: pki.ca, ...pki.clients[who] });
   try { return await call(c, method, p, body, headers); } finally { await c.destroy(); }
 };
+const asReader = asClient('reader');
+/** The `stranger` certificate is Vendor A's CI: role vendor, for Vendor A only. */
+const asVendorA = asClient('stranger');
 
 function assertProblem(r: { status: number; headers: Record<string, unknown>; json: any; text: string }, status: number, code: string): void {
   assert.is(r.status, status, r.text);
@@ -58,6 +61,9 @@ const POLICY = `api:
       role: admin
     - uri: spiffe://plant-7/dashboard
       role: reader
+    - cn: stranger
+      role: vendor
+      vendor: Vendor A
 vendors:
   Vendor A:
     ports: { from: 20000, to: 20010 }
@@ -223,6 +229,50 @@ test('a reader certificate is refused on every write route and changes nothing; 
   const check = await asReader('POST', '/v1/compose/check', composeBody(violating));
   assert.is(check.status, 200, check.text);
   assert.is((await asReader('GET', '/v1/trust/keys')).status, 200);
+});
+
+test('a vendor client changes only its own vendor\'s packages, apps and deployments', async () => {
+  // shared-app now belongs to Vendor B (the transfer above); own-app is Vendor A's.
+  const own = await signedBy(keyA, 'Vendor A', 'own-app', '1.0.0');
+  const ownUpload = await asVendorA('POST', '/v1/packages', fs.readFileSync(own.file), { 'content-type': 'application/octet-stream', 'bulkhead-signature': own.signature });
+  assert.is(ownUpload.status, 201, ownUpload.text);
+  const theirs = await signedBy(keyB, 'Vendor B', 'b-only-app', '1.0.0');
+  const forged = await asVendorA('POST', '/v1/packages', fs.readFileSync(theirs.file), { 'content-type': 'application/octet-stream', 'bulkhead-signature': theirs.signature });
+  assertProblem(forged, 403, 'BH_ERR_API_FORBIDDEN');
+  assert.match(forged.json.detail, /acts for "Vendor A"; the package belongs to "Vendor B"/);
+  assertProblem(await local('GET', '/v1/packages/b-only-app'), 404, 'BH_ERR_API_NOT_FOUND');
+  const v2 = await signedBy(keyA, 'Vendor A', 'shared-app', '3.0.0');
+  assertProblem(await asVendorA('POST', '/v1/packages?transferFrom=Vendor%20B', fs.readFileSync(v2.file), { 'content-type': 'application/octet-stream', 'bulkhead-signature': v2.signature }), 403, 'BH_ERR_API_FORBIDDEN');
+  assert.is((await local('GET', '/v1/packages/shared-app')).json.vendor, 'Vendor B');
+
+  assertProblem(await asVendorA('DELETE', '/v1/packages/shared-app'), 403, 'BH_ERR_API_FORBIDDEN');
+  assert.is((await local('GET', '/v1/packages/shared-app')).status, 200, 'another vendor\'s package survives');
+  assertProblem(await asVendorA('POST', '/v1/apps/shared-app/start', {}), 403, 'BH_ERR_API_FORBIDDEN');
+  assert.is(new AppRecords(db).app('shared-app'), undefined);
+  assert.is((await asVendorA('POST', '/v1/apps/own-app/start', {})).status, 202);
+  assert.is((await asVendorA('POST', '/v1/apps/own-app/stop')).status, 202);
+
+  const forB = { file: { name: 'compose.yaml', text: 'services:\n  web:\n    image: busybox\n', directoryName: 'b' }, vendor: 'Vendor B' };
+  assertProblem(await asVendorA('POST', '/v1/compose/up', forB), 403, 'BH_ERR_API_FORBIDDEN');
+  assertProblem(await asVendorA('POST', '/v1/compose/down', forB), 403, 'BH_ERR_API_FORBIDDEN');
+  assertProblem(await asVendorA('POST', '/v1/compose/up', composeBody(violating)), 422, 'BH_ERR_POLICY'); // its own: on to the policy
+  for (const [method, p, body] of [['POST', '/v1/trust/keys', { publicKey: keyB.publicText, vendor: 'Vendor A' }], ['PUT', '/v1/policy', {}], ['DELETE', `/v1/trust/keys/${new TrustStore(db).list()[0]!.keyId}`, undefined]] as const) {
+    const r = await asVendorA(method, p, body);
+    assertProblem(r, 403, 'BH_ERR_API_FORBIDDEN');
+    assert.match(r.json.detail, /role vendor \("Vendor A"\), which may change only that vendor's/);
+  }
+  const gone = await asVendorA('DELETE', '/v1/packages/own-app');
+  assert.is(gone.status, 200, gone.text);
+  assert.ok(log.some((l) => /api: stranger \(tls, vendor for Vendor A\) DELETE \/v1\/packages\/shared-app -> 403/.test(l)));
+});
+
+test('api.clients: a vendor rule needs its vendor, and only vendor rules take one', async () => {
+  const { loadApiPolicy } = await import('../../runtime/api/api-access.js');
+  for (const bad of ['- cn: x\n      role: vendor', '- cn: x\n      role: admin\n      vendor: Vendor A', '- cn: x\n      uri: spiffe://y\n      role: admin']) {
+    const dir = tempDir('bh-api-w-pol-');
+    fs.writeFileSync(path.join(dir, 'policy.yaml'), `api:\n  clients:\n    ${bad}\n`);
+    assert.throws(() => loadApiPolicy(dir), /policy\.yaml: api\.clients\[0\]: /);
+  }
 });
 
 test.run();
