@@ -68,8 +68,9 @@ function asApiError(err: unknown): unknown {
 }
 
 export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
-  // up and down of one device run one at a time: two `up`s of one deployment racing would each
-  // create the containers the other is creating.
+  // Compose requests run one at a time: two `up`s of one deployment racing would each create the
+  // containers the other is creating, and any verb with --app unpacks the package's compose
+  // archive into the same daemon-owned directory an `up` may be reading.
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = queue.then(fn, fn);
@@ -120,7 +121,7 @@ export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
         ...common, summary: 'every isolation-policy violation of a Compose file for its vendor (the engine is not contacted), as `bulkhead compose check`',
         response: { 200: Type.Object({ ok: Type.Boolean(), vendor: Type.String(), warnings: Type.Array(Type.String()), violations: Type.Array(ViolationSchema), services: Type.Array(EnforcedServiceSchema) }), ...problemResponses(400, 503) },
       },
-    }, async (request) => withPrepared(request.body, (p) => composeCheck(p)));
+    }, async (request) => serially(() => withPrepared(request.body, (p) => composeCheck(p))));
 
     app.post<{ Body: ComposeBody }>('/v1/compose/up', {
       bodyLimit: MAX_COMPOSE_BODY, config: { vendorScoped: true },
@@ -156,7 +157,7 @@ export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
           ...problemResponses(400, 503),
         },
       },
-    }, async (request) => withPrepared(request.body, (p) => composePsVerb(p)));
+    }, async (request) => serially(() => withPrepared(request.body, (p) => composePsVerb(p))));
 
     app.post<{ Body: Static<typeof ComposeLogsBody> }>('/v1/compose/logs', {
       bodyLimit: MAX_COMPOSE_BODY, config: { reader: true },
@@ -164,6 +165,6 @@ export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
         tags: ['compose'], body: ComposeLogsBody, summary: 'recent output of the deployment\'s services (as `bulkhead compose logs`; container output is the vendor\'s, unescaped)',
         response: { 200: Type.Object({ text: Type.String() }), ...problemResponses(400, 503) },
       },
-    }, async (request) => withPrepared(request.body.request as ComposeBody, (p) => composeLogsVerb(p, request.body.service, request.body.tail ?? 200)));
+    }, async (request) => serially(() => withPrepared(request.body.request as ComposeBody, (p) => composeLogsVerb(p, request.body.service, request.body.tail ?? 200))));
   };
 }
