@@ -40,7 +40,10 @@ const pkg = (appId: string) => packages.find((p) => p.appId === appId)!;
 
 test.before(async () => {
   pki = makeTestPki();
-  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), fs.readFileSync(SAMPLE_POLICY_FILE, 'utf8') + API_CLIENTS);
+  // ACME Industrial may also run the busybox test image the operator put on the device.
+  const policy = fs.readFileSync(SAMPLE_POLICY_FILE, 'utf8').replace(/^ {2}ACME Industrial:\n/m, `$&    images: ["${BUSYBOX_IMAGE}"]\n`);
+  assert.match(policy, /images:/);
+  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), policy + API_CLIENTS);
   ({ packages, keys } = await signedSamplePackages(tempDir('bh-cli-api-pkgs-'), ['acme-sensor-filter', 'globex-dashboard']));
   daemon = spawn(process.execPath, [bulkheadBin, '--data-dir', dataDir, 'daemon', '--listen', '127.0.0.1:0',
     '--tls-cert', pki.server.cert, '--tls-key', pki.server.key, '--client-ca', pki.ca],
