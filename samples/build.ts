@@ -112,6 +112,7 @@ export function sampleTargets(): Target[] {
     cTarget('interop-c', 'wasi-tour.c'),
     jcoNewTarget('interop-c (component, jco new)', 'interop-c/build/wasi-tour.wasm', path.join(samplesDir, 'interop-c', 'build', 'wasi-tour.component.wasm')),
     jcoNewTarget('cat-c (component, jco new)', 'cat-c/build/cat.wasm', path.join(samplesDir, 'cat-c', 'build', 'cat.component.wasm')),
+    jcoNewTarget('hostile/unlinked-fill.c (component, jco new)', 'hostile/build/unlinked-fill.wasm', path.join(samplesDir, 'hostile', 'build', 'unlinked-fill.component.wasm')),
   );
   targets.push(netTarget('net-probe.c'), netTarget('net-listener.c'), netTarget('rogue-hoard.c'));
   for (const dir of ['vendors', 'bench-c']) {

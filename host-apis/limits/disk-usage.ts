@@ -45,12 +45,4 @@ export function growthTo(fd: number, end: number | bigint): number {
   return Math.max(0, Number(end) - size);
 }
 
-/** What removing the entry at `hostPath` gives back: its cost when this is its last link. */
-export function removalRefund(hostPath: string): number {
-  try {
-    const st = fs.lstatSync(hostPath);
-    return st.isFile() && st.nlink > 1 ? ENTRY_BYTES : entryCost(st);
-  } catch {
-    return 0;
-  }
-}
+// What removing an entry gives back depends on who still holds the file open: open-files.ts.

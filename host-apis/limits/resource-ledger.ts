@@ -9,6 +9,7 @@
 // also counted device-wide (DeviceFdBudget), so all vendors together stay below the process limit
 // with a reserve left for the daemon itself.
 import fs from 'node:fs';
+import { OpenFiles } from './open-files.js';
 
 export interface ResourceLimits {
   /** Host-side buffers all the vendor's instances may hold at once, in bytes. */
@@ -120,6 +121,8 @@ export interface ResourceUsage { hostBytes: number; fds: number; diskBytes: numb
 export class ResourceLedger {
   readonly #cells: BigInt64Array;
   readonly #device: DeviceFdBudget;
+  /** Files the vendor's guests hold open on this thread: a removed file's bytes stay charged until the last closes. */
+  readonly openFiles = new OpenFiles();
 
   constructor(readonly limits: ResourceLimits, readonly buffers: LedgerBuffers = { vendor: new SharedArrayBuffer(8 * CELLS), device: new DeviceFdBudget().buffer }) {
     this.#cells = new BigInt64Array(buffers.vendor);
@@ -292,6 +295,21 @@ export class InstanceResources {
 
   shrinkDisk(n: number): void {
     if (n > 0) this.ledger.freeDisk(n);
+  }
+
+  /** A host descriptor the guest now holds (a regular file's removal waits for its close). */
+  fileOpened(fd: number): void {
+    this.ledger.openFiles.opened(fd);
+  }
+
+  /** Call just before closing a guest's host descriptor: a removed file's bytes go back at its last close. */
+  fileClosing(fd: number): void {
+    this.shrinkDisk(this.ledger.openFiles.closing(fd));
+  }
+
+  /** What removing the entry at `hostPath` gives back now (open-files.ts). */
+  removalRefund(hostPath: string): number {
+    return this.ledger.openFiles.removalRefund(hostPath);
   }
 
   /** At the instance's end: everything it still holds goes back to the vendor (disk stays used). */

@@ -48,7 +48,9 @@ export class FdTable {
   openHost(what: string, open: () => number): number {
     this.resources.takeFd(what);
     try {
-      return open();
+      const fd = open();
+      this.resources.fileOpened(fd);
+      return fd;
     } catch (err) {
       this.resources.freeFd();
       throw err;
@@ -104,6 +106,7 @@ export class FdTable {
 
   private releaseHost(entry: Descriptor): void {
     if (entry.kind === 'file' || entry.kind === 'directory') {
+      this.resources.fileClosing(entry.hostFd);
       try { fs.closeSync(entry.hostFd); } catch { /* already gone: nothing to release */ }
       this.resources.freeFd();
     }

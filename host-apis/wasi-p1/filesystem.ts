@@ -9,7 +9,7 @@ import { WasiError } from './errors.js';
 import { setFdTimes, setPathTimes, type TimeSpec } from '../native/fs-times.js';
 import { filetypeOf, type Descriptor, type DirEntrySnapshot, type DirectoryDescriptor, type FdTable, type FileDescriptor } from './fd-table.js';
 import { encodeUtf8, type GuestMemory } from './guest-memory.js';
-import { ENTRY_BYTES, growthTo, removalRefund } from '../limits/disk-usage.js';
+import { ENTRY_BYTES, growthTo } from '../limits/disk-usage.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 const U64_MAX = (1n << 64n) - 1n;
@@ -433,7 +433,7 @@ export class WasiFilesystem {
     const st = fs.fstatSync(hostFd);
     const filetype = filetypeOf(st);
     if (st.isDirectory()) {
-      if (wantsWrite) { fs.closeSync(hostFd); this.fds.resources.freeFd(); throw new WasiError(Errno.ISDIR); }
+      if (wantsWrite) { this.fds.resources.fileClosing(hostFd); fs.closeSync(hostFd); this.fds.resources.freeFd(); throw new WasiError(Errno.ISDIR); }
       this.mem.u32(openedPtr, this.fds.insert({
         kind: 'directory', hostFd, filetype, fdflags, readOnly: dir.readOnly,
         rightsBase: base & DIRECTORY_RIGHTS & (dir.readOnly ? ~WRITE_RIGHTS : -1n),
@@ -472,7 +472,7 @@ export class WasiFilesystem {
         if (source.trailingSlash || target.trailingSlash) {
           if (!fs.lstatSync(source.hostPath).isDirectory()) throw new WasiError(Errno.NOTDIR);
         }
-        const replaced = removalRefund(target.hostPath);
+        const replaced = this.fds.resources.removalRefund(target.hostPath);
         fs.renameSync(source.hostPath, target.hostPath);
         this.shrink(replaced);
       });
@@ -496,7 +496,7 @@ export class WasiFilesystem {
         const st = fs.lstatSync(r.hostPath);
         throw new WasiError(st.isDirectory() ? Errno.ISDIR : Errno.NOTDIR);
       }
-      const refund = removalRefund(r.hostPath);
+      const refund = this.fds.resources.removalRefund(r.hostPath);
       fs.unlinkSync(r.hostPath);
       this.shrink(refund);
     });

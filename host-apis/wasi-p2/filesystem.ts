@@ -7,7 +7,7 @@ import { resolveConfined, procPath, type ResolvedPath } from '../wasi-p1/confine
 import { WasiError } from '../wasi-p1/errors.js';
 import { Errno } from '../wasi-p1/constants.js';
 import { setFdTimes, setPathTimes, type TimeSpec } from '../native/fs-times.js';
-import { ENTRY_BYTES, growthTo, removalRefund } from '../limits/disk-usage.js';
+import { ENTRY_BYTES, growthTo } from '../limits/disk-usage.js';
 import { unlimitedResources, type InstanceResources } from '../limits/resource-ledger.js';
 import { fsCall, fsErrorCode, GuestError } from './errors.js';
 import type { Io } from './io.js';
@@ -55,7 +55,13 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
   // vendor (resource-ledger.ts); a cap answers `insufficient-memory` (descriptors), `quota` (the
   // vendor's disk quota) or `insufficient-space` (the device's reserve), never a host failure.
   const open = new Set<number>();
-  const track = (fd: number) => (open.add(fd), fd);
+  const track = (fd: number) => (open.add(fd), resources.fileOpened(fd), fd);
+  /** Closes a descriptor the guest held: its charge goes back, and a removed file's bytes at its last close. */
+  const release = (fd: number) => {
+    resources.fileClosing(fd);
+    fs.closeSync(fd);
+    resources.freeFd();
+  };
   /** Opens with the descriptor charged first, and given back if the open fails. */
   const openCharged = (what: string, openFd: () => number): number => {
     resources.takeFd(what);
@@ -280,8 +286,7 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
         const isDir = fs.fstatSync(fd).isDirectory();
         if (isDir && flags.write) {
           open.delete(fd);
-          fs.closeSync(fd);
-          resources.freeFd();
+          release(fd);
           throw new WasiError(Errno.ISDIR);
         }
         return new Descriptor(fd, isDir, this.readOnly, isDir || !!flags.read || !flags.write, !!flags.write);
@@ -301,7 +306,7 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
       this.#mutable();
       target.#mutable();
       this.#at(oldPath, false, (from) => target.#at(newPath, false, (to) => {
-        const replaced = removalRefund(to.hostPath);
+        const replaced = resources.removalRefund(to.hostPath);
         fs.renameSync(from.hostPath, to.hostPath);
         resources.shrinkDisk(replaced);
       }));
@@ -328,7 +333,7 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
       this.#mutable();
       this.#at(path, false, (r) => {
         if (r.trailingSlash) throw new WasiError(Errno.NOTDIR);
-        const refund = removalRefund(r.hostPath);
+        const refund = resources.removalRefund(r.hostPath);
         fs.unlinkSync(r.hostPath);
         resources.shrinkDisk(refund);
       });
@@ -352,10 +357,7 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     }
     [Symbol.dispose](): void {
       if (this.#fd === -2) return;
-      if (!this.shared && this.#fd >= 0 && open.delete(this.#fd)) {
-        fs.closeSync(this.#fd);
-        resources.freeFd();
-      }
+      if (!this.shared && this.#fd >= 0 && open.delete(this.#fd)) release(this.#fd);
       resources.freeHandle();
       this.#fd = -2;
     }
@@ -366,10 +368,7 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
   try {
     directories = preopens.map((p) => ({ ...p, fd: openCharged(`preopen ${p.guestPath}`, () => openPreopenDirectory(p)) }));
   } catch (err) {
-    for (const fd of open) { // none of them outlives a failed set-up
-      fs.closeSync(fd);
-      resources.freeFd();
-    }
+    for (const fd of open) release(fd); // none of them outlives a failed set-up
     open.clear();
     throw err;
   }
@@ -384,10 +383,7 @@ export function createFilesystem(io: Io, preopens: readonly Preopen[], denied: F
     // Fresh handle objects each call: jco disposes an object when the guest drops its handle.
     preopens: { getDirectories: (): [Descriptor, string][] => directories.map((d) => [new Descriptor(d.fd, true, d.readOnly, true, false, true), d.guestPath]) },
     closeAll(): void {
-      for (const fd of open) {
-        fs.closeSync(fd);
-        resources.freeFd();
-      }
+      for (const fd of open) release(fd);
       open.clear();
     },
   };
