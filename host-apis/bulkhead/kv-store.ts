@@ -1,10 +1,16 @@
 // The kv host API's storage: one table in the device's SQLite database, keyed by namespace, with a
-// running byte count per namespace so a quota check costs one indexed read, not a scan.
+// running byte count per namespace so a quota check costs one indexed read, not a scan. Each
+// namespace's count row names its vendor, so the vendor's quota covers all its namespaces (one per
+// app, redteam finding 7: six apps stored six times the vendor's quota): checked in the write's own
+// IMMEDIATE transaction, so two writers of one vendor (two sandboxes, the CLI) cannot both pass.
 import type Database from 'better-sqlite3';
 
 export const MAX_KEY_BYTES = 256;
 
 export class QuotaExceeded extends Error {}
+
+/** The vendor whose quota a write also counts against: its exact identity and its kvQuota. */
+export interface KvVendorQuota { vendor: string; quotaBytes: number }
 
 // The read cache: what SQLite returned for recent gets (a value or its absence), so a guest reading
 // the same keys in a loop does not pay a query each time (~3.5 us, against ~0.1 us from the map).
@@ -17,7 +23,8 @@ const cacheId = (namespace: string, key: string) => `${namespace.length}:${names
 export class KvStore {
   readonly #get: Database.Statement<[string, string], { value: Buffer }>;
   readonly #usage: Database.Statement<[string], { bytes: number }>;
-  readonly #set: (namespace: string, key: string, value: Uint8Array, quota: number) => void;
+  readonly #set: (namespace: string, key: string, value: Uint8Array, quota: number, vendor: KvVendorQuota | undefined) => void;
+  readonly #vendorUsage: Database.Statement<[string], { bytes: number }>;
   readonly #delete: (namespace: string, key: string) => void;
   readonly #list: Database.Statement<[string, string, string], { key: string }>;
   // Keyed by cacheId() (the namespace's length first, so no two namespace/key pairs share an id).
@@ -31,26 +38,37 @@ export class KvStore {
     db.exec(`CREATE TABLE IF NOT EXISTS kv_entries (
         namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (namespace, key));
       CREATE TABLE IF NOT EXISTS kv_usage (namespace TEXT PRIMARY KEY, bytes INTEGER NOT NULL)`);
+    addVendorColumn(db);
+    this.#vendorUsage = db.prepare('SELECT COALESCE(SUM(bytes), 0) AS bytes FROM kv_usage WHERE vendor = ?');
     this.#get = db.prepare('SELECT value FROM kv_entries WHERE namespace = ? AND key = ?');
     this.#usage = db.prepare('SELECT bytes FROM kv_usage WHERE namespace = ?');
     this.#list = db.prepare("SELECT key FROM kv_entries WHERE namespace = ? AND key >= ? AND key < ? ORDER BY key");
     const sizeOf = (key: string, value: Uint8Array) => Buffer.byteLength(key) + value.length;
     const adjust = db.prepare(`INSERT INTO kv_usage (namespace, bytes) VALUES (?, ?)
       ON CONFLICT(namespace) DO UPDATE SET bytes = bytes + excluded.bytes`);
+    const adjustOwned = db.prepare(`INSERT INTO kv_usage (namespace, bytes, vendor) VALUES (?, ?, ?)
+      ON CONFLICT(namespace) DO UPDATE SET bytes = bytes + excluded.bytes, vendor = excluded.vendor`);
     const upsert = db.prepare(`INSERT INTO kv_entries (namespace, key, value) VALUES (?, ?, ?)
       ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value`);
     const remove = db.prepare('DELETE FROM kv_entries WHERE namespace = ? AND key = ?');
     // IMMEDIATE: take the write lock before reading the old size. A deferred transaction that reads
     // first cannot wait for the lock later (SQLite answers SQLITE_BUSY at once in WAL mode).
-    this.#set = db.transaction((namespace: string, key: string, value: Uint8Array, quota: number) => {
+    this.#set = db.transaction((namespace: string, key: string, value: Uint8Array, quota: number, vendor: KvVendorQuota | undefined) => {
       const old = this.#get.get(namespace, key);
       const delta = sizeOf(key, value) - (old ? sizeOf(key, old.value) : 0);
       const used = this.usage(namespace);
       if (delta > 0 && used + delta > quota) {
         throw new QuotaExceeded(`namespace would hold ${used + delta} bytes, over its quota of ${quota}`);
       }
+      if (vendor && delta > 0) {
+        const all = this.vendorUsage(vendor.vendor);
+        if (all + delta > vendor.quotaBytes) {
+          throw new QuotaExceeded(`the vendor's namespaces would hold ${all + delta} bytes, over its kv quota of ${vendor.quotaBytes} for all its apps`);
+        }
+      }
       upsert.run(namespace, key, Buffer.from(value));
-      adjust.run(namespace, delta);
+      if (vendor) adjustOwned.run(namespace, delta, vendor.vendor);
+      else adjust.run(namespace, delta);
     }).immediate;
     this.#delete = db.transaction((namespace: string, key: string) => {
       const old = this.#get.get(namespace, key);
@@ -93,12 +111,20 @@ export class KvStore {
     return this.#usage.get(namespace)?.bytes ?? 0;
   }
 
-  /** Throws QuotaExceeded (and writes nothing) when the namespace would exceed `quota` bytes. */
-  set(namespace: string, key: string, value: Uint8Array, quota: number): void {
+  /** Bytes in all the namespaces of `vendor` (its exact identity). */
+  vendorUsage(vendor: string): number {
+    return this.#vendorUsage.get(vendor)?.bytes ?? 0;
+  }
+
+  /**
+   * Throws QuotaExceeded (and writes nothing) when the namespace would exceed `quota` bytes, or all
+   * the namespaces of `vendor` its quota.
+   */
+  set(namespace: string, key: string, value: Uint8Array, quota: number, vendor?: KvVendorQuota): void {
     const id = cacheId(namespace, key);
     // Forgotten first: if the write fails half-way (I/O error), the next get asks SQLite.
     this.#forget(id);
-    this.#set(namespace, key, value, quota);
+    this.#set(namespace, key, value, quota, vendor);
     if (value.length <= CACHE_VALUE_MAX) this.#remember(id, new Uint8Array(value));
   }
 
@@ -113,4 +139,23 @@ export class KvStore {
     // Every key starting with `prefix` sorts in [prefix, prefix + U+10FFFF).
     return this.#list.all(namespace, prefix, `${prefix}\u{10FFFF}`).map((r) => r.key);
   }
+}
+
+/**
+ * kv_usage rows name their namespace's vendor (indexed, for the vendor's sum). A database from
+ * before gets the column once, filled from the namespace, which is `<vendor>/<name>` with a name
+ * that never holds a `/` (manifest: [a-z0-9-], app ids alike), so the vendor is all before the last.
+ */
+function addVendorColumn(db: Database.Database): void {
+  db.transaction(() => {
+    const columns = db.prepare('PRAGMA table_info(kv_usage)').all() as { name: string }[];
+    if (columns.some((c) => c.name === 'vendor')) return;
+    db.exec('ALTER TABLE kv_usage ADD COLUMN vendor TEXT');
+    const fill = db.prepare('UPDATE kv_usage SET vendor = ? WHERE namespace = ?');
+    for (const { namespace } of db.prepare('SELECT namespace FROM kv_usage').all() as { namespace: string }[]) {
+      const cut = namespace.lastIndexOf('/');
+      if (cut > 0) fill.run(namespace.slice(0, cut), namespace);
+    }
+    db.exec('CREATE INDEX IF NOT EXISTS kv_usage_by_vendor ON kv_usage (vendor)');
+  }).immediate();
 }

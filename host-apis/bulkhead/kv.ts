@@ -4,7 +4,8 @@ import { auditedText, type AuditSink } from './audit.js';
 import { GuestError } from '../wasi-p2/errors.js';
 import { KvStore, MAX_KEY_BYTES, QuotaExceeded } from './kv-store.js';
 
-export interface KvGrant { namespace: string; quotaBytes: number }
+/** `vendor`/`vendorQuotaBytes`: the one quota of all the vendor's namespaces (absent: the namespace's alone). */
+export interface KvGrant { namespace: string; quotaBytes: number; vendor?: string; vendorQuotaBytes?: number }
 
 export function createKv(store: KvStore, grant: KvGrant | undefined, audit: AuditSink) {
   const fail = (tag: string, val: string) => new GuestError({ tag, val });
@@ -36,7 +37,7 @@ export function createKv(store: KvStore, grant: KvGrant | undefined, audit: Audi
       const g = check('set', key);
       io(() => {
         try {
-          store.set(g.namespace, key, value, g.quotaBytes);
+          store.set(g.namespace, key, value, g.quotaBytes, g.vendor === undefined ? undefined : { vendor: g.vendor, quotaBytes: g.vendorQuotaBytes ?? g.quotaBytes });
         } catch (err) {
           if (!(err instanceof QuotaExceeded)) throw err;
           audit({ capability: 'kv.quota', attempted: `set ${auditedText(key)} (${value.length} bytes)`, reason: err.message });

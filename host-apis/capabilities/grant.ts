@@ -73,7 +73,8 @@ export interface EffectiveGrant {
   fs: GrantedDirectory[];
   netConnect: NetRule[];
   netListen: number[];
-  kv: { namespace: string; quotaBytes: number } | undefined;
+  /** `quotaBytes` for the namespace; `vendorQuotaBytes` for all the vendor's namespaces together. */
+  kv: { namespace: string; quotaBytes: number; vendor: string; vendorQuotaBytes: number } | undefined;
   publish: string[];
   subscribe: string[];
   env: Record<string, string>;
@@ -159,7 +160,8 @@ export function effectiveGrant(vendor: string, app: string, request: CapabilityR
     } else {
       if (wanted > policy.kvQuotaBytes) denials.push({ capability: 'kv', requested: request.kv.quota!, reason: `above ${vendor}'s quota of ${policy.kvQuotaBytes} bytes; capped` });
       // The namespace is always the vendor's own (plus the app's name when it asks for one).
-      grant.kv = { namespace: `${vendor}/${request.kv.namespace ?? app}`, quotaBytes: Math.min(wanted, policy.kvQuotaBytes) };
+      // The vendor's quota is for all its namespaces together (kv-store.ts checks both on every write).
+      grant.kv = { namespace: `${vendor}/${request.kv.namespace ?? app}`, quotaBytes: Math.min(wanted, policy.kvQuotaBytes), vendor, vendorQuotaBytes: policy.kvQuotaBytes };
     }
   }
 

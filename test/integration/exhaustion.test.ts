@@ -145,6 +145,22 @@ test("audit eviction: a vendor flooding its own audit rows past the quota prunes
   assert.equal(audit('victim-kv'), victimRows, "the victim's rows are all kept");
 });
 
+test('kv: apps of one vendor filling their own namespaces stay within the one vendor kvQuota together', async () => {
+  // Redteam finding 7: the quota applied per namespace, so N apps stored N x the vendor's 8 KiB.
+  const stored: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const appId = `rogue-kv-${i}`;
+    await host.start(appPackage(dataDir, { appId, vendor: 'Rogue Labs', wasm: 'vendors/build/rogue-probe.wasm', capabilities: '{ kv: { quota: 8Ki } }' }));
+    assert.is(await host.ended(appId), 'completed');
+    const line = logs(appId).find((m) => m.startsWith('probe kv-quota'));
+    assert.ok(line && /^probe kv-quota: refused after \d+ KiB/.test(line), line ?? logs(appId).join('\n'));
+    stored.push(Number(/after (\d+) KiB/.exec(line!)![1]));
+  }
+  assert.ok(stored.reduce((a, b) => a + b, 0) <= 8, `the apps stored ${stored.join(' + ')} KiB against the vendor's 8 KiB`);
+  assert.is(stored[3], 0, 'the last app finds the vendor quota used up');
+  assert.match(logs('rogue-kv-3').find((m) => m.startsWith('probe kv-quota'))!, /over its kv quota of 8192 for all its apps/);
+});
+
 test('message flood: the flooded subscriber degrades (drops, counted on both sides) and is not stopped for CPU', async () => {
   const dashboard = appPackage(dataDir, {
     appId: 'globex-dashboard', vendor: 'Globex Analytics', wasm: 'vendors/build/dashboard.wasm',

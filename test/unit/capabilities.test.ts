@@ -77,7 +77,7 @@ test('grant = request ∩ policy; every denial names what and why', () => {
   assert.equal(grant.fs, [{ guestPath: '/data', hostPath: '/var/lib/bulkhead/vendors/acme/filter', readOnly: false }]);
   assert.equal(grant.netConnect.map((r) => r.text), ['plc.plant.example:502']);
   assert.equal(grant.netListen, [8101]);
-  assert.equal(grant.kv, { namespace: 'acme/filter', quotaBytes: 1024 * 1024 });
+  assert.equal(grant.kv, { namespace: 'acme/filter', quotaBytes: 1024 * 1024, vendor: 'acme', vendorQuotaBytes: 1024 * 1024 });
   assert.equal(grant.publish, ['acme/readings']);
   assert.equal(grant.subscribe, ['public/+/readings']);
   assert.equal(grant.env, { LOG_LEVEL: 'debug' });
