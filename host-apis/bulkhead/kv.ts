@@ -3,11 +3,16 @@
 import { auditedText, type AuditSink } from './audit.js';
 import { GuestError } from '../wasi-p2/errors.js';
 import { KvStore, MAX_KEY_BYTES, QuotaExceeded } from './kv-store.js';
+import { ResourceLimitError, type InstanceResources } from '../limits/resource-ledger.js';
 
 /** `vendor`/`vendorQuotaBytes`: the one quota of all the vendor's namespaces (absent: the namespace's alone). */
 export interface KvGrant { namespace: string; quotaBytes: number; vendor?: string; vendorQuotaBytes?: number }
 
-export function createKv(store: KvStore, grant: KvGrant | undefined, audit: AuditSink) {
+/**
+ * `resources`: a value on its way to the database is held by the host meanwhile (copied for
+ * SQLite), so it counts against the vendor's host memory for the call's duration.
+ */
+export function createKv(store: KvStore, grant: KvGrant | undefined, audit: AuditSink, resources?: InstanceResources) {
   const fail = (tag: string, val: string) => new GuestError({ tag, val });
   function check(op: string, key: string): KvGrant {
     if (!grant) {
@@ -35,13 +40,28 @@ export function createKv(store: KvStore, grant: KvGrant | undefined, audit: Audi
     },
     set(key: string, value: Uint8Array): void {
       const g = check('set', key);
+      const size = Buffer.byteLength(key) + value.length;
       io(() => {
+        try {
+          // Larger than the whole quota: refused before the value is copied anywhere.
+          if (size > g.quotaBytes) throw new QuotaExceeded(`a value of ${size} bytes (key included) is over the namespace's quota of ${g.quotaBytes}`);
+          resources?.takeBytes(value.length, 'a kv value being written');
+        } catch (err) {
+          if (err instanceof QuotaExceeded) {
+            audit({ capability: 'kv.quota', attempted: `set ${auditedText(key)} (${value.length} bytes)`, reason: err.message });
+            throw fail('quota-exceeded', err.message);
+          }
+          if (err instanceof ResourceLimitError) throw fail('io', err.message); // audited by the ledger
+          throw err;
+        }
         try {
           store.set(g.namespace, key, value, g.quotaBytes, g.vendor === undefined ? undefined : { vendor: g.vendor, quotaBytes: g.vendorQuotaBytes ?? g.quotaBytes });
         } catch (err) {
           if (!(err instanceof QuotaExceeded)) throw err;
           audit({ capability: 'kv.quota', attempted: `set ${auditedText(key)} (${value.length} bytes)`, reason: err.message });
           throw fail('quota-exceeded', err.message);
+        } finally {
+          resources?.freeBytes(value.length);
         }
       });
     },

@@ -81,7 +81,7 @@ export function buildComponentImports(ctx: InstanceContext) {
     'wasi:http/types': http.types,
     'wasi:http/outgoing-handler': http.outgoingHandler,
     'bulkhead:host/log': { write: ctx.log },
-    'bulkhead:host/kv': createKv(ctx.kv, ctx.grant.kv, ctx.audit),
+    'bulkhead:host/kv': createKv(ctx.kv, ctx.grant.kv, ctx.audit, ctx.resources),
     'bulkhead:host/messaging': createMessaging(ctx.grant, ctx.bus, ctx.audit, ctx.publishLimiter, subscriptions),
     'bulkhead:host/config': createConfig(ctx.parameters),
   };

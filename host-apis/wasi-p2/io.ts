@@ -184,6 +184,10 @@ export function createIo(hooks: BlockingHooks, resources: InstanceResources = un
       return new Pollable();
     }
     writeZeroes(len: bigint): void {
+      // Checked before anything is allocated: the guest's length is up to 2^64 (a buffer of it
+      // was allocated first, then refused by write's own check, or failed as a host RangeError).
+      if (!this.#sink) throw closed();
+      if (len > BigInt(MAX_WRITE)) throw failed(new Error(`write of ${len} zero bytes exceeds check-write's ${MAX_WRITE}`));
       this.write(new Uint8Array(Number(len)));
     }
     blockingWriteZeroesAndFlush(len: bigint): void {

@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { KvStore, QuotaExceeded } from '../../host-apis/bulkhead/kv-store.js';
 import { createKv } from '../../host-apis/bulkhead/kv.js';
 import { tempDir } from '../support/paths.js';
+import { DeviceFdBudget, ResourceLedger, UNLIMITED } from '../../host-apis/limits/resource-ledger.js';
 
 const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'support', 'kv-writer.ts');
 const KiB = 1024;
@@ -60,19 +61,22 @@ test('six apps of one vendor fill their namespaces: together they stay within th
 
 test('two processes of one vendor racing the check: the quota holds for both together', withDb(async (file, db) => {
   new KvStore(db); // the tables exist before the writers start
-  const quota = 64 * KiB;
-  const start = Date.now() + 1500; // both processes are up and waiting by then
+  // Small values: thousands of transactions each, so the two writers overlap for seconds.
+  const quota = 256 * KiB;
+  const start = Date.now() + 3000; // both processes are up and waiting by then
   const run = (namespace: string) => new Promise<number>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', writer, file, namespace, 'Rogue Labs', String(quota), String(start)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', writer, file, namespace, 'Rogue Labs', String(quota), String(start), '64'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('exit', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`writer exited ${code}`))));
   });
   const [a, b] = await Promise.all([run('Rogue Labs/app-a'), run('Rogue Labs/app-b')]);
   const store = new KvStore(db);
+  const used = store.vendorUsage('Rogue Labs');
   assert.ok(a > 0 && b > 0, `both wrote (${a}, ${b})`);
-  assert.ok(store.vendorUsage('Rogue Labs') <= quota, `${store.vendorUsage('Rogue Labs')} bytes stored against a quota of ${quota}`);
-  assert.is(a + b, Math.floor(quota / (KiB + 3)), 'exactly what fits, no more'); // keys are 2-3 bytes
+  assert.ok(used <= quota, `${used} bytes stored against a quota of ${quota} (${a} + ${b} values)`);
+  assert.ok(quota - used < 64 + 6, 'and what fits is used');
+  assert.is(used, store.usage('Rogue Labs/app-a') + store.usage('Rogue Labs/app-b'));
 }));
 
 test('a database from before: what its namespaces hold counts against the vendor at once', withDb((_file, db) => {
@@ -88,6 +92,22 @@ test('a database from before: what its namespaces hold counts against the vendor
   assert.is(store.vendorUsage('Acme/X'), 10 * KiB, 'a vendor name may hold a "/": the namespace name never does');
   assert.is(store.vendorUsage('Acme'), 5 * KiB);
   assert.throws(() => store.set('Acme/X/one', 'more', new Uint8Array(10), 8 * KiB, { vendor: 'Acme/X', quotaBytes: 8 * KiB }), (e: unknown) => e instanceof QuotaExceeded);
+}));
+
+test('a value being written counts as host memory for the call; one larger than the quota is refused before any copy', withDb((_file, db) => {
+  const store = new KvStore(db);
+  const ledger = new ResourceLedger({ ...UNLIMITED, hostBytes: 64 * KiB }, { vendor: new SharedArrayBuffer(24), device: DeviceFdBudget.create(10) });
+  const audit: string[] = [];
+  const resources = ledger.instance('a', (r, _a, reason) => audit.push(`${r}: ${reason}`));
+  const kv = createKv(store, { namespace: 'V/a', quotaBytes: 1024 * KiB, vendor: 'V', vendorQuotaBytes: 1024 * KiB }, (d) => audit.push(`${d.capability}: ${d.reason}`), resources);
+  const err = (fn: () => void) => { try { fn(); } catch (e) { return (e as { payload: { tag: string; val: string } }).payload; } return undefined; };
+  assert.equal(err(() => kv.set('big', new Uint8Array(100 * KiB)))?.tag, 'io');
+  assert.is(kv.get('big'), undefined, 'nothing written');
+  assert.match(audit[0]!, /^host-memory: the vendor's host buffers would exceed 64 KiB|^host-memory: the vendor's host buffers would exceed 65536 bytes/);
+  kv.set('small', new Uint8Array(8 * KiB));
+  assert.is(ledger.usage().hostBytes, 0, 'given back after the write');
+  const small = createKv(store, { namespace: 'V/b', quotaBytes: 4 * KiB, vendor: 'V', vendorQuotaBytes: 1024 * KiB }, (d) => audit.push(`${d.capability}: ${d.reason}`), resources);
+  assert.equal(err(() => small.set('k', new Uint8Array(5 * KiB))), { tag: 'quota-exceeded', val: "a value of 5121 bytes (key included) is over the namespace's quota of 4096" });
 }));
 
 test.run();

@@ -183,6 +183,22 @@ test('wasi:http: request bodies count as host memory; a write past the budget is
   assert.throws(() => { for (let i = 0; i < 100; i++) new types.Fields(); }, /handles, its cap/);
 });
 
+test('wasi:io write-zeroes: a length past check-write is a stream error before anything is allocated', () => {
+  const io = createIo({ beforeBlock() {}, afterBlock() {} });
+  const written: number[] = [];
+  const out = new io.OutputStream({ write: (b: Uint8Array) => void written.push(b.length) } as never);
+  const before = process.memoryUsage().arrayBuffers;
+  for (const len of [1n << 62n, 1n << 31n, (1n << 20n) + 1n]) {
+    // Before: 2^62 threw a host RangeError out of the host call; 2^31 allocated 2 GiB, then refused.
+    const p = guestErrorPayload(() => out.writeZeroes(len)) as { tag: string; val: { message: string } };
+    assert.is(p.tag, 'last-operation-failed');
+    assert.match(p.val.message, /zero bytes exceeds check-write's 1048576/);
+  }
+  assert.ok(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024);
+  out.writeZeroes(1n << 20n);
+  assert.equal(written, [1 << 20]);
+});
+
 test('token bucket, audit limiter and publish limiter', async () => {
   const bucket = new TokenBucket(10, 5);
   assert.is([...Array(8)].filter(() => bucket.take()).length, 5);
