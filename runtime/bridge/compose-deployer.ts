@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { BindMountError, pinServiceBinds, releasePins } from './bind-mounts.js';
+import { anonymousVolumeKeys } from './engine-volumes.js';
 import type { ComposeFile } from './compose-file.js';
 import type { EnforcedService } from './container-policy.js';
 import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
@@ -146,7 +147,8 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
   const order = startOrder(compose.services);
   await ensureNetwork(docker, identity);
   const volumeName = (v: string) => `bh-${identity.deployment}-${v}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
-  for (const v of Object.keys(compose.volumes ?? {})) {
+  // Declared and anonymous volumes alike are made here, labelled, so that down removes them (engine-volumes.ts).
+  for (const v of [...Object.keys(compose.volumes ?? {}), ...anonymousVolumeKeys(ctx.enforced)]) {
     const name = volumeName(v);
     const list = await docker.listVolumes({ filters: { name: [name] } });
     const found = list.Volumes?.find((x) => x.Name === name);

@@ -12,6 +12,7 @@ import type { DevicePolicy } from '../state/device-policy.js';
 import { deploymentName, vendorDirName, vendorNetworkName } from '../state/vendor-names.js';
 import { applyProfiles, ComposeError, loadComposeText, type LoadedCompose } from './compose-file.js';
 import { InterpolationError, parseDotEnv } from './compose-interpolation.js';
+import { undeclaredVolumeViolations } from './engine-volumes.js';
 import { applyContainerPolicy, type EnforcedService, type VendorContainerPolicy, type Violation } from './container-policy.js';
 import type { DeploymentIdentity } from './container-spec.js';
 import { composeComponent, PackageDeploymentError, withParameterEnvironment } from './package-deployment.js';
@@ -130,7 +131,9 @@ export function prepareCompose(request: ComposeRequest, device: DeviceForCompose
   project ||= loaded.file.name ?? request.file!.directoryName;
   // Relative bind mounts resolve where the bridge deploys the project: under the vendor's data root.
   const projectDir = path.join(policy.dataRoot, 'deployments', project);
-  const { violations, services } = applyContainerPolicy(loaded.file, policy, projectDir);
+  const judged = applyContainerPolicy(loaded.file, policy, projectDir);
+  const violations = [...judged.violations, ...undeclaredVolumeViolations(loaded.file)];
+  const services = violations.length ? [] : judged.services;
   const identity = { vendor, project, app: request.app ?? project, deployment: deploymentName(vendor, project), network: vendorNetworkName(vendor) };
   return { loaded, policy, violations, services, identity, projectDir, sourceDir: sourceDir!, vendor, file, imageArchives, dataDir: device.dataDir };
 }

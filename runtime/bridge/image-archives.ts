@@ -75,8 +75,17 @@ const padding = (size: number) => Buffer.alloc((512 - (size % 512)) % 512);
  * The archive as a tar stream without any image name in it; `done` resolves, once the stream has
  * been read to its end, to the images it holds (names as claimed, IDs).
  */
-export function namelessArchive(file: string, onRead?: (bytes: number) => void): { stream: Readable; done: Promise<ArchiveImage[]> } {
+export function namelessArchive(file: string, options: { onRead?: (bytes: number) => void; maxUnpackedBytes?: number } = {}): { stream: Readable; done: Promise<ArchiveImage[]> } {
+  const { onRead, maxUnpackedBytes = Infinity } = options;
   const out = new PassThrough();
+  const unpacking: Promise<unknown>[] = [];
+  let unpacked = 0;
+  const charge = (bytes: number) => {
+    unpacked += bytes;
+    if (unpacked > maxUnpackedBytes && !failure) {
+      fail(new ImageArchiveError(`${file}: its layers unpack to more than ${Math.floor(maxUnpackedBytes / 1024 / 1024)} MiB, more than the vendor's imageStorage allows; raise imageStorage in policy.yaml or ship smaller images`));
+    }
+  };
   const seen: Collected = { blobs: new Map() };
   let kept = 0;
   const parser = new Parser({ strict: true });
@@ -128,13 +137,40 @@ export function namelessArchive(file: string, onRead?: (bytes: number) => void):
       return;
     }
     out.write(encodeHeader({ ...base, type: 'File', size: entry.size ?? 0 }));
+    // What the layer unpacks to is what it takes in the engine: counted as it streams by, so a
+    // small archive of highly compressed zeros is stopped at the cap, not after it filled the disk.
+    let unpacker: zlib.Gunzip | undefined;
+    let first = true;
+    let waiting = 0;
+    const wait = (stream: NodeJS.WritableStream) => {
+      waiting++;
+      entry.pause();
+      stream.once('drain', () => {
+        if (--waiting === 0) entry.resume();
+      });
+    };
     entry.on('data', (c: Buffer) => {
-      if (!out.write(c)) {
-        entry.pause();
-        out.once('drain', () => entry.resume());
+      if (failure) return;
+      if (first) {
+        first = false;
+        if (c[0] === 0x28 && c[1] === 0xb5 && c[2] === 0x2f && c[3] === 0xfd) {
+          return fail(new ImageArchiveError(`${file}: layer ${name} is zstd-compressed, whose unpacked size cannot be checked before loading; save the image with gzip or uncompressed layers`));
+        }
+        if (c[0] === 0x1f && c[1] === 0x8b) {
+          unpacker = zlib.createGunzip();
+          unpacker.on('data', (d: Buffer) => charge(d.length));
+          const u = unpacker;
+          unpacking.push(new Promise((resolve) => u.on('end', resolve).on('error', resolve))); // a corrupt layer: the engine refuses it
+        }
       }
+      if (!unpacker) charge(c.length);
+      else if (!unpacker.write(c)) wait(unpacker);
+      if (!out.write(c)) wait(out);
     });
-    entry.on('end', () => out.write(padding(entry.size ?? 0)));
+    entry.on('end', () => {
+      unpacker?.end();
+      out.write(padding(entry.size ?? 0));
+    });
   });
   parser.on('warn', (code: string, message: string) => fail(new ImageArchiveError(`${file}: not a tar archive (${code}: ${message})`)));
   parser.on('error', (err: Error) => fail(new ImageArchiveError(`${file}: not a tar archive (${err.message})`)));
@@ -158,6 +194,7 @@ export function namelessArchive(file: string, onRead?: (bytes: number) => void):
     } catch (err) {
       fail(failure ?? new ImageArchiveError(`${file}: cannot be read: ${(err as Error).message}`));
     }
+    await Promise.all(unpacking); // the last layer's unpacked bytes are counted before the archive ends
     if (failure) throw failure;
     out.end(Buffer.alloc(1024));
     return imagesOf(seen, file);
@@ -193,14 +230,14 @@ function imagesOf(seen: Collected, file: string): ArchiveImage[] {
  * Loads the archive's images into the engine by ID only (no name of the archive reaches the
  * engine) and returns them with the names they claimed.
  */
-export async function loadImageArchive(docker: Docker, file: string, onProgress?: (done: number, total: number) => void): Promise<ArchiveImage[]> {
+export async function loadImageArchive(docker: Docker, file: string, onProgress?: (done: number, total: number) => void, maxUnpackedBytes?: number): Promise<ArchiveImage[]> {
   let total: number;
   try {
     total = fs.statSync(file).size;
   } catch {
     throw new ImageArchiveError(`${file}: cannot read the image archive`);
   }
-  const { stream, done: parsed } = namelessArchive(file, onProgress && ((read) => onProgress(read, total)));
+  const { stream, done: parsed } = namelessArchive(file, { onRead: onProgress && ((read) => onProgress(read, total)), maxUnpackedBytes });
   let text = '';
   try {
     const response = (await docker.loadImage(stream)) as NodeJS.ReadableStream;

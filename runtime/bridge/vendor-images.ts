@@ -81,7 +81,7 @@ async function removeIfNameless(docker: Docker, id: string): Promise<void> {
 export async function loadVendorImageArchive(
   docker: Docker, dataDir: string, vendor: VendorId, file: string, storageBytes: number, onProgress?: (done: number, total: number) => void,
 ): Promise<string[]> {
-  const images = await loadImageArchive(docker, file, onProgress);
+  const images = await loadImageArchive(docker, file, onProgress, storageBytes);
   const record = readVendorImages(dataDir, vendor);
   const replaced: string[] = [];
   const loadedNames: string[] = [];

@@ -91,6 +91,23 @@ test('not an image archive, or an entry leaving it: a one-line ImageArchiveError
   }
 });
 
+test('a layer bomb (8 MiB of zeros in a few KiB of gzip) is stopped at the cap as it streams', async () => {
+  const bomb = zlib.gzipSync(Buffer.alloc(8 * 1024 * 1024));
+  assert.ok(bomb.length < 64 * 1024);
+  const file = archive([entry('l/layer.tar', bomb), entry(`${CONFIG}.json`, '{}'), entry('manifest.json', dockerManifest)], false);
+  const { stream, done } = namelessArchive(file, { maxUnpackedBytes: 1024 * 1024 });
+  stream.resume();
+  stream.on('error', () => undefined);
+  const err = await done.then(() => undefined, (e: Error) => e);
+  assert.instance(err, ImageArchiveError);
+  assert.match(err!.message, /its layers unpack to more than 1 MiB, more than the vendor's imageStorage allows/);
+  // Under the cap, the same archive passes, its bytes unchanged.
+  const ok = namelessArchive(file, { maxUnpackedBytes: 9 * 1024 * 1024 });
+  const out = await entriesOf(ok.stream);
+  await ok.done;
+  assert.is(out.get('l/layer.tar')!.length > 0, true);
+});
+
 test('image references compare in their canonical form', () => {
   assert.is(canonicalImageName('busybox'), 'docker.io/library/busybox:latest');
   assert.is(canonicalImageName('acme/app:2'), 'docker.io/acme/app:2');
