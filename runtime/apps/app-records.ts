@@ -227,9 +227,11 @@ export class AppRecords {
     return rows.map((r) => ({ id: r.id, appId: r.app_id, component: r.component, at: r.at, level: r.level, message: r.message, fields: JSON.parse(r.fields) }));
   }
 
+  #insertAudit: Database.Statement | undefined;
   addAudit(e: Omit<AuditRow, 'id'>): void {
-    this.db.prepare('INSERT INTO audit_events (at, vendor, app_id, component, capability, attempted, reason) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(e.at, e.vendor, e.appId, e.component, e.capability, e.attempted, e.reason);
+    // Prepared once: a flush writes up to 500 rows, each also counted by a trigger.
+    this.#insertAudit ??= this.db.prepare('INSERT INTO audit_events (at, vendor, app_id, component, capability, attempted, reason) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#insertAudit.run(e.at, e.vendor, e.appId, e.component, e.capability, e.attempted, e.reason);
   }
 
   audit(filter: { vendor?: string; appId?: string; tail?: number } = {}): AuditRow[] {
