@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ComposeRequestError, isPlainRelative, prepareCompose, type ComposeRequest, type PreparedCompose } from '../bridge/compose-request.js';
-import { composeCheck, composeDownVerb, composeLogsVerb, composePsVerb, composeUpVerb, ComposeVerbError } from '../bridge/compose-verbs.js';
+import { composeCheck, composeDownVerb, composeLogsVerb, composePsVerb, composeUpVerb, ComposeVerbError, isBadComposeInput, problemsRefusal } from '../bridge/compose-verbs.js';
+import { isBadInput } from '../bridge/compose-problems.js';
 import { loadDevicePolicy } from '../state/device-policy.js';
 import type { ApiContext } from './api-context.js';
 import { assertActsFor } from './api-access.js';
@@ -29,6 +30,12 @@ export const ComposeRequestSchema = Type.Object({
       maxProperties: 64, description: 'file secrets and configs the file declares, by path relative to it, base64',
     })),
   }, { additionalProperties: false })),
+  overrides: Type.Optional(Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 4096 }), text: Type.String({ maxLength: 1024 * 1024 }),
+  }, { additionalProperties: false }), { maxItems: 16, description: 'with file: Compose files merged onto it in order (override files, several -f)' })),
+  project: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the project name (-p); default: the file\'s name:, else its directory\'s name' })),
+  removeOrphans: Type.Optional(Type.Boolean({ description: 'up: remove containers of services the files no longer name (default: keep them, reported as orphans)' })),
+  volumes: Type.Optional(Type.Boolean({ description: 'down: remove the volumes too (docker compose down -v)' })),
   vendor: Type.Optional(Name('with file: the vendor whose isolation policy applies (exactly as the trust store names it)')),
   app: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'instead of file: an installed package with a compose component' })),
   component: Type.Optional(Name('with app: which compose component')),
@@ -45,12 +52,17 @@ const ComposeLogsBody = Type.Object({
 }, { additionalProperties: false });
 
 const ServiceActionSchema = Type.Object({ service: Type.String(), action: Type.String() });
-const ViolationSchema = Type.Object({ service: Type.String(), rule: Type.String(), message: Type.String() });
+const ViolationSchema = Type.Object({ service: Type.String(), rule: Type.String(), message: Type.String(), key: Type.Optional(Type.String()) });
+const ProblemSchema = Type.Object({
+  code: Type.String({ description: 'BH_ERR_COMPOSE_INVALID, BH_ERR_COMPOSE_UNSUPPORTED or BH_ERR_POLICY' }),
+  file: Type.Optional(Type.String()), line: Type.Optional(Type.Integer()), path: Type.String({ description: 'key path, e.g. services.web.volumes[0]' }),
+  service: Type.Optional(Type.String()), rule: Type.Optional(Type.String({ description: 'the isolation rule, for BH_ERR_POLICY' })), message: Type.String(),
+}, { description: 'one problem of the Compose files, as `bulkhead compose check` lists it' });
 const EnforcedServiceSchema = Type.Object({
   name: Type.String(), image: Type.String(), capAdd: Type.Array(Type.String()), capDrop: Type.Array(Type.String()), securityOpt: Type.Array(Type.String()),
   memoryBytes: Type.Integer(), nanoCpus: Type.Integer(), pids: Type.Integer(),
   ports: Type.Array(Type.Object({ hostIp: Type.String(), published: Type.Integer(), target: Type.Integer(), protocol: Type.String() })),
-  mounts: Type.Array(Type.Object({ type: Type.String(), source: Type.Optional(Type.String()), target: Type.String(), readOnly: Type.Boolean() })),
+  mounts: Type.Array(Type.Object({ type: Type.String(), source: Type.Optional(Type.String()), target: Type.String(), readOnly: Type.Boolean(), selinux: Type.Optional(Type.String()) })),
   adjustments: Type.Array(Type.String({ description: 'a limit the policy capped or defaulted' })),
 }, { description: 'a service as the policy will create it' });
 
@@ -58,11 +70,12 @@ const EnforcedServiceSchema = Type.Object({
 function asApiError(err: unknown): unknown {
   if (err instanceof ComposeRequestError) return new ApiError(400, 'BH_ERR_API_BAD_REQUEST', err.message.replace(/\n\s*/g, ' '));
   if (err instanceof ComposeVerbError) {
-    const status = err.code === 'BH_ERR_POLICY' ? 422 : err.code === 'BH_ERR_ENGINE' ? 503 : 502;
-    const detail = err.violations
+    const status = isBadComposeInput(err) ? 400 : err.code === 'BH_ERR_POLICY' ? 422 : err.code === 'BH_ERR_ENGINE' ? 503 : 502;
+    const detail = err.code === 'BH_ERR_POLICY' && err.violations?.length
       ? `refused by the isolation policy: ${err.violations.map((v) => `[${v.rule}] ${v.message}`).join('; ')}`
       : err.message.replace(/\n\s*/g, ' ');
-    return new ApiError(status, err.code, detail, undefined, err.violations ? { violations: err.violations } : undefined);
+    const extensions = { ...(err.violations ? { violations: err.violations } : {}), ...(err.problems ? { problems: err.problems } : {}) };
+    return new ApiError(status, err.code, detail, undefined, Object.keys(extensions).length ? extensions : undefined);
   }
   return err;
 }
@@ -118,31 +131,47 @@ export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
     app.post<{ Body: ComposeBody }>('/v1/compose/check', {
       bodyLimit: MAX_COMPOSE_BODY, config: { reader: true },
       schema: {
-        ...common, summary: 'every isolation-policy violation of a Compose file for its vendor (the engine is not contacted), as `bulkhead compose check`',
-        response: { 200: Type.Object({ ok: Type.Boolean(), vendor: Type.String(), warnings: Type.Array(Type.String()), violations: Type.Array(ViolationSchema), services: Type.Array(EnforcedServiceSchema) }), ...problemResponses(400, 503) },
+        ...common, summary: 'every problem of the Compose files for their vendor (the engine is not contacted), as `bulkhead compose check`: policy refusals in a 200; a malformed file is a 400 listing its problems',
+        response: {
+          200: Type.Object({
+            ok: Type.Boolean(), vendor: Type.String(), project: Type.String(), files: Type.Array(Type.String()), warnings: Type.Array(Type.String()),
+            problems: Type.Array(ProblemSchema), violations: Type.Array(ViolationSchema), services: Type.Array(EnforcedServiceSchema),
+          }),
+          ...problemResponses(400, 503),
+        },
       },
-    }, async (request) => serially(() => withPrepared(request.body, (p) => composeCheck(p))));
+    }, async (request) => serially(() => withPrepared(request.body, (p) => {
+      const r = composeCheck(p);
+      if (isBadInput(r.problems)) throw problemsRefusal(r.problems, r.violations);
+      return r;
+    })));
 
     app.post<{ Body: ComposeBody }>('/v1/compose/up', {
       bodyLimit: MAX_COMPOSE_BODY, config: { vendorScoped: true },
       schema: {
         ...common, summary: 'create or update the services (idempotent), as `bulkhead compose up`; a policy violation is BH_ERR_POLICY and nothing is created',
-        response: { 200: Type.Object({ ok: Type.Literal(true), deployment: Type.String(), warnings: Type.Array(Type.String()), actions: Type.Array(ServiceActionSchema) }), ...problemResponses(400, 403, 422, 502, 503) },
+        response: {
+          200: Type.Object({
+            ok: Type.Literal(true), deployment: Type.String(), project: Type.String(), warnings: Type.Array(Type.String()), actions: Type.Array(ServiceActionSchema),
+            orphans: Type.Optional(Type.Array(Type.String({ description: 'services no longer in the files whose containers were kept' }))),
+          }),
+          ...problemResponses(400, 403, 422, 502, 503),
+        },
       },
     }, async (request) => serially(() => withPrepared(request.body, (p) => {
       assertActsFor(request, p.vendor, `the deployment ${p.identity.project}`);
-      return composeUpVerb(p, { dataDir: ctx.dataDir });
+      return composeUpVerb(p, { dataDir: ctx.dataDir, removeOrphans: request.body.removeOrphans === true });
     })));
 
     app.post<{ Body: ComposeBody }>('/v1/compose/down', {
       bodyLimit: MAX_COMPOSE_BODY, config: { vendorScoped: true },
       schema: {
-        ...common, summary: 'remove exactly the containers and volumes the deployment owns, as `bulkhead compose down`',
-        response: { 200: Type.Object({ ok: Type.Literal(true), removed: Type.Array(Type.String()) }), ...problemResponses(400, 403, 503) },
+        ...common, summary: 'remove exactly the containers the deployment owns (and its volumes with `volumes: true`), as `bulkhead compose down`',
+        response: { 200: Type.Object({ ok: Type.Literal(true), removed: Type.Array(Type.String()), volumes: Type.Array(Type.String()) }), ...problemResponses(400, 403, 503) },
       },
     }, async (request) => serially(() => withPrepared(request.body, (p) => {
       assertActsFor(request, p.vendor, `the deployment ${p.identity.project}`);
-      return composeDownVerb(p);
+      return composeDownVerb(p, undefined, { volumes: request.body.volumes === true });
     })));
 
     app.post<{ Body: ComposeBody }>('/v1/compose/ps', {
@@ -151,8 +180,8 @@ export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
         ...common, summary: 'state, health and exit code of each service of the deployment, as `bulkhead compose ps`',
         response: {
           200: Type.Array(Type.Object({
-            service: Type.String(), container: Type.String(), state: Type.String(), health: Type.Union([Type.String(), Type.Null()]),
-            exitCode: Type.Union([Type.Integer(), Type.Null()]), restarting: Type.Boolean(),
+            service: Type.String(), container: Type.String(), image: Type.String(), state: Type.String(), health: Type.Union([Type.String(), Type.Null()]),
+            exitCode: Type.Union([Type.Integer(), Type.Null()]), restarting: Type.Boolean(), status: Type.String(), ports: Type.Array(Type.String()),
           })),
           ...problemResponses(400, 503),
         },

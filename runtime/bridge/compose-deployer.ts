@@ -10,6 +10,7 @@ import type { ComposeFile } from './compose-file.js';
 import type { EnforcedService } from './container-policy.js';
 import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
 import { quoteValue } from '../../packages/quote-value.js';
+import { dependencyMap } from './compose-references.js';
 
 export class DeployError extends Error {
   constructor(message: string, readonly service?: string) {
@@ -17,15 +18,14 @@ export class DeployError extends Error {
   }
 }
 
-export type ServiceAction = 'created' | 'recreated' | 'unchanged' | 'started' | 'removed';
-export interface UpResult { actions: { service: string; action: ServiceAction }[] }
+export type ServiceAction = 'created' | 'recreated' | 'unchanged' | 'started' | 'restarted' | 'removed';
+export interface UpResult { actions: { service: string; action: ServiceAction }[]; orphans?: string[] }
 
-/** depends_on, short or long form, as {service: condition}. */
-function dependencies(service: Record<string, unknown>): Record<string, string> {
-  const d = service.depends_on;
-  if (!d) return {};
-  if (Array.isArray(d)) return Object.fromEntries(d.map((s) => [String(s), 'service_started']));
-  return Object.fromEntries(Object.entries(d as Record<string, { condition?: string }>).map(([k, v]) => [k, v?.condition ?? 'service_started']));
+/** depends_on, short or long form, as {service: condition}; optional dependencies that are absent are left out. */
+function dependencies(service: Record<string, unknown>, services?: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(dependencyMap(service))
+    .filter(([name, d]) => d.required || !services || services[name] !== undefined)
+    .map(([name, d]) => [name, d.condition]));
 }
 
 /** Services in an order where each comes after what it depends on; cycles and unknown names are errors. */
@@ -38,7 +38,7 @@ export function startOrder(services: Record<string, Record<string, unknown>>): s
     const svc = services[name];
     if (!svc) throw new DeployError(`depends_on names ${quoteValue(name)}, which is not a service`, chain[chain.length - 1]);
     state.set(name, 'visiting');
-    for (const dep of Object.keys(dependencies(svc))) visit(dep, [...chain, name]);
+    for (const dep of Object.keys(dependencies(svc, services))) visit(dep, [...chain, name]);
     state.set(name, 'done');
     order.push(name);
   };
@@ -64,8 +64,8 @@ async function exec(container: Docker.Container, cmd: string[], timeoutMs: numbe
  * through exec, with the service's interval, timeout and retries after its start period.
  */
 export async function waitHealthy(container: Docker.Container, hc: HealthCheck, budgetMs: number): Promise<void> {
-  const deadline = Date.now() + budgetMs;
-  await new Promise((r) => setTimeout(r, Math.min(hc.startPeriodMs, budgetMs)));
+  const started = Date.now();
+  const deadline = started + budgetMs;
   let lastExit = -1;
   while (Date.now() < deadline) {
     const info = await container.inspect();
@@ -73,7 +73,9 @@ export async function waitHealthy(container: Docker.Container, hc: HealthCheck, 
     if (info.State.Health?.Status === 'healthy') return;
     lastExit = await exec(container, hc.test, hc.timeoutMs);
     if (lastExit === 0) return;
-    await new Promise((r) => setTimeout(r, hc.intervalMs));
+    // Within the start period checks come every start_interval, as the engine runs them.
+    const inStartPeriod = Date.now() - started < hc.startPeriodMs;
+    await new Promise((r) => setTimeout(r, inStartPeriod ? hc.startIntervalMs : hc.intervalMs));
   }
   throw new Error(`not healthy after ${Math.round(budgetMs / 1000)} s (last check exited ${lastExit})`);
 }
@@ -95,6 +97,12 @@ export interface DeployContext {
   sourceDir: string;
   onEvent?: (msg: string) => void;
   healthBudgetMs?: number;
+  /**
+   * Containers of this deployment for services the file no longer names: removed (the default: a
+   * deployment converges on its file), or, when false, left running and reported as orphans, as
+   * `docker compose up` does without --remove-orphans.
+   */
+  removeOrphans?: boolean;
 }
 
 const ISOLATED_LABEL = 'org.bulkhead.isolated';
@@ -167,7 +175,7 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
   for (const name of order) {
     const service = compose.services[name]!;
     const enforced = ctx.enforced.find((e) => e.name === name)!;
-    for (const [dep, condition] of Object.entries(dependencies(service))) {
+    for (const [dep, condition] of Object.entries(dependencies(service, compose.services))) {
       const depContainer = docker.getContainer(containerName(identity.deployment, dep));
       if (condition === 'service_healthy') {
         const hc = healthCheckOf(compose.services[dep]!);
@@ -197,6 +205,14 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
     byName.delete(cname);
     if (current && current.Labels[LABEL.specHash] === options.Labels![LABEL.specHash]) {
       if (current.State === 'running' && !freshPin) {
+        // depends_on.<dep>.restart: a dependency recreated in this run restarts its dependent.
+        const restartFor = Object.entries(dependencyMap(service)).filter(([dep, d]) => d.restart && actions.some((a) => a.service === dep && a.action === 'recreated'));
+        if (restartFor.length) {
+          say(`restarting ${name} (${restartFor.map(([d]) => d).join(', ')} recreated)`);
+          await docker.getContainer(current.Id).restart();
+          actions.push({ service: name, action: 'restarted' });
+          continue;
+        }
         actions.push({ service: name, action: 'unchanged' });
         continue;
       }
@@ -222,13 +238,19 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
     actions.push({ service: name, action: current ? 'recreated' : 'created' });
   }
   // What this deployment still owns but the file no longer names: removed, dependents first.
+  const orphans: string[] = [];
   for (const [cname, c] of [...byName.entries()].reverse()) {
-    say(`removing ${c.Labels[LABEL.service] ?? cname}`);
+    const service = c.Labels[LABEL.service] ?? cname;
+    if (ctx.removeOrphans === false) {
+      orphans.push(service);
+      continue;
+    }
+    say(`removing ${service}`);
     await docker.getContainer(c.Id).remove({ force: true });
-    actions.push({ service: c.Labels[LABEL.service] ?? cname, action: 'removed' });
+    actions.push({ service, action: 'removed' });
   }
   releasePins(ctx.dataDir, identity.deployment, pins);
-  return { actions };
+  return orphans.length ? { actions, orphans } : { actions };
 }
 
 async function startContainer(container: Docker.Container, service: string): Promise<void> {
@@ -257,7 +279,14 @@ async function ownedContainers(docker: Docker, id: DeploymentIdentity): Promise<
   return candidates.filter((c) => ownedBy(id, c.Labels));
 }
 
-export async function composeDown(docker: Docker, identity: DeploymentIdentity, compose?: ComposeFile): Promise<string[]> {
+export interface DownOptions {
+  /** Remove the deployment's volumes too (the default, for callers that tear a deployment down for good); `down` without -v keeps them. */
+  volumes?: boolean;
+  /** Filled with the names of the volumes removed. */
+  removedVolumes?: string[];
+}
+
+export async function composeDown(docker: Docker, identity: DeploymentIdentity, compose?: ComposeFile, options: DownOptions = {}): Promise<string[]> {
   const owned = await ownedContainers(docker, identity);
   // Dependents first: the reverse of the start order; services the file no longer names go first.
   const order = compose ? startOrder(compose.services) : [];
@@ -271,14 +300,35 @@ export async function composeDown(docker: Docker, identity: DeploymentIdentity, 
     await docker.getContainer(c.Id).remove({ force: true });
     removed.push(c.Labels[LABEL.service] ?? c.Names[0]!);
   }
+  if (options.volumes === false) return removed;
   const volumes = await docker.listVolumes({ filters: { label: [`${LABEL.deployment}=${identity.deployment}`] } });
   for (const v of volumes.Volumes ?? []) {
-    if (ownedBy(identity, v.Labels ?? undefined)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+    if (!ownedBy(identity, v.Labels ?? undefined)) continue;
+    const gone = await docker.getVolume(v.Name).remove().then(() => true, () => false);
+    if (gone) options.removedVolumes?.push(v.Name);
   }
   return removed;
 }
 
-export interface ServiceStatus { service: string; container: string; state: string; health: string | null; exitCode: number | null; restarting: boolean }
+export interface ServiceStatus {
+  service: string; container: string; image: string; state: string; health: string | null; exitCode: number | null; restarting: boolean;
+  /** "running (healthy)", "exited (1)", "restarting". */
+  status: string;
+  /** Published ports as "127.0.0.1:20001->8080/tcp", unpublished ones as "8080/tcp". */
+  ports: string[];
+}
+
+function portsOf(info: Docker.ContainerInspectInfo): string[] {
+  const bindings = (info.HostConfig?.PortBindings ?? {}) as Record<string, { HostIp?: string; HostPort?: string }[] | null>;
+  const exposed = Object.keys(info.Config?.ExposedPorts ?? {});
+  const out: string[] = [];
+  for (const key of [...new Set([...Object.keys(bindings), ...exposed])].sort()) {
+    const list = bindings[key] ?? [];
+    if (!list.length) out.push(key);
+    for (const b of list) out.push(`${b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]` : b.HostIp) : '0.0.0.0'}:${b.HostPort}->${key}`);
+  }
+  return out;
+}
 
 export async function composePs(docker: Docker, identity: DeploymentIdentity, compose?: ComposeFile): Promise<ServiceStatus[]> {
   const owned = await ownedContainers(docker, identity);
@@ -291,9 +341,11 @@ export async function composePs(docker: Docker, identity: DeploymentIdentity, co
     if (hc && info.State.Running && health !== 'healthy') {
       health = (await exec(docker.getContainer(c.Id), hc.test, hc.timeoutMs)) === 0 ? 'healthy' : 'unhealthy';
     }
+    const exitCode = info.State.Running ? null : info.State.ExitCode;
+    const status = info.State.Restarting ? 'restarting' : `${info.State.Status}${health ? ` (${health})` : exitCode !== null ? ` (${exitCode})` : ''}`;
     out.push({
-      service, container: c.Names[0]!.replace(/^\//, ''), state: info.State.Status, health,
-      exitCode: info.State.Running ? null : info.State.ExitCode, restarting: info.State.Restarting,
+      service, container: c.Names[0]!.replace(/^\//, ''), image: c.Image, state: info.State.Status, health,
+      exitCode, restarting: info.State.Restarting, status, ports: portsOf(info),
     });
   }
   return out.sort((a, b) => a.service.localeCompare(b.service));

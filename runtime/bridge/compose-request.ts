@@ -1,7 +1,8 @@
 // What a compose verb acts on, however the request arrived: built from CLI flags on the device, or
 // received as a JSON body by the management API. Both paths hand the same ComposeRequest to
-// prepareCompose, so a Compose file is loaded, interpolated and checked against the vendor's
-// isolation policy by one piece of code, and a violation is refused alike over either path.
+// prepareCompose, so Compose files are loaded, merged, interpolated and checked against the
+// vendor's isolation policy by one piece of code (compose-project.ts), and every problem is
+// reported alike over either path.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ArchiveError } from '../../packages/archive/archive-limits.js';
@@ -9,13 +10,13 @@ import type { InstalledPackages } from '../../packages/install/installed-package
 import { quoteValue } from '../../packages/quote-value.js';
 import { vendorId, type VendorId } from '../../packages/trust/vendor-id.js';
 import type { DevicePolicy } from '../state/device-policy.js';
-import { deploymentName, vendorDirName, vendorNetworkName } from '../state/vendor-names.js';
-import { applyProfiles, ComposeError, loadComposeText, type LoadedCompose } from './compose-file.js';
-import { InterpolationError, parseDotEnv } from './compose-interpolation.js';
-import { undeclaredVolumeViolations } from './engine-volumes.js';
-import { applyContainerPolicy, type EnforcedService, type VendorContainerPolicy, type Violation } from './container-policy.js';
+import { vendorDirName } from '../state/vendor-names.js';
+import type { LoadedCompose } from './compose-file.js';
+import type { ComposeProblem } from './compose-problems.js';
+import { planComposeSources, PROJECT_NAME, variablesWithDotEnv } from './compose-project.js';
+import type { EnforcedService, VendorContainerPolicy, Violation } from './container-policy.js';
 import type { DeploymentIdentity } from './container-spec.js';
-import { composeComponent, PackageDeploymentError, withParameterEnvironment } from './package-deployment.js';
+import { composeComponent, PackageDeploymentError } from './package-deployment.js';
 import { containerPolicyFor } from './vendor-policy.js';
 
 /** A Compose file sent as text (`-f FILE --vendor NAME`). */
@@ -32,6 +33,14 @@ export interface ComposeFileSource {
 export interface ComposeRequest {
   /** Either a file and the vendor whose policy applies ... */
   file?: ComposeFileSource;
+  /** ... with the files merged onto it, in order (several -f: override files). */
+  overrides?: { name: string; text: string }[];
+  /** The project name (-p); default: the file's `name:`, else its directory's name. */
+  project?: string;
+  /** up: remove containers of services the files no longer name. */
+  removeOrphans?: boolean;
+  /** down: remove the volumes too. */
+  volumes?: boolean;
   vendor?: string;
   /** ... or the compose component of an installed package. */
   app?: string;
@@ -50,6 +59,10 @@ export interface DeviceForCompose { dataDir: string; installed: InstalledPackage
 
 export interface PreparedCompose {
   loaded: LoadedCompose;
+  /** Every problem of the files, structural and policy, in one shape; none: the verbs may act. */
+  problems: ComposeProblem[];
+  /** The names of the files merged, in order. */
+  files: string[];
   policy: VendorContainerPolicy;
   violations: Violation[];
   services: EnforcedService[];
@@ -71,14 +84,18 @@ export interface PreparedCompose {
  */
 export function prepareCompose(request: ComposeRequest, device: DeviceForCompose, sourceDir?: string): PreparedCompose {
   if (Boolean(request.app) === Boolean(request.file)) throw new ComposeRequestError('give either -f FILE --vendor NAME, or --app APP-ID (an installed package)');
+  if (request.project !== undefined && !PROJECT_NAME.test(request.project)) {
+    throw new ComposeRequestError(`-p ${quoteValue(request.project)}: a project name is lower-case letters, digits, "-" and "_", starting with a letter or digit`);
+  }
   const params = request.params ?? {};
   let vendor: VendorId;
-  let project = '';
+  let project = request.project;
   let parameterEnv: Record<string, string> = {};
   let imageArchives: string[] = [];
   let variables: Record<string, string>;
   let text: string;
   let file: string;
+  let directoryName: string;
   if (request.app) {
     const installed = device.installed.get(request.app);
     if (!installed) throw new ComposeRequestError(`no installed application ${quoteValue(request.app)} (bulkhead install it first)`);
@@ -95,7 +112,8 @@ export function prepareCompose(request: ComposeRequest, device: DeviceForCompose
     }
     file = component.composeFile;
     sourceDir = path.dirname(file);
-    project = `${request.app}-${component.component}`;
+    directoryName = path.basename(sourceDir);
+    project ??= `${request.app}-${component.component}`;
     parameterEnv = component.environment;
     imageArchives = component.imageArchives;
     variables = { ...parameterEnv };
@@ -110,32 +128,23 @@ export function prepareCompose(request: ComposeRequest, device: DeviceForCompose
     vendor = vendorId(request.vendor);
     file = request.file!.name;
     text = request.file!.text;
+    directoryName = request.file!.directoryName;
     variables = { ...params };
   }
+  // Precedence, lowest first: .env, then deployment parameters / --param.
   const env = request.env ?? (request.app ? dotEnvBeside(sourceDir!) : undefined);
-  try {
-    // Precedence, lowest first: .env, then deployment parameters / --param.
-    if (env) variables = { ...parseDotEnv(env.text, env.name), ...variables };
-  } catch (err) {
-    throw new ComposeRequestError(err instanceof InterpolationError ? err.message : `${env!.name}: cannot read`);
-  }
-  let loaded: LoadedCompose;
-  try {
-    loaded = loadComposeText(text, file, variables);
-    loaded = { ...loaded, file: withParameterEnvironment(applyProfiles(loaded.file, request.profiles ?? [], file), parameterEnv) };
-  } catch (err) {
-    if (err instanceof ComposeError) throw new ComposeRequestError(err.message);
-    throw err;
-  }
+  const withEnv = variablesWithDotEnv(env, variables);
   const policy = containerPolicyFor(vendor, device.policy, device.dataDir);
-  project ||= loaded.file.name ?? request.file!.directoryName;
-  // Relative bind mounts resolve where the bridge deploys the project: under the vendor's data root.
-  const projectDir = path.join(policy.dataRoot, 'deployments', project);
-  const judged = applyContainerPolicy(loaded.file, policy, projectDir);
-  const violations = [...judged.violations, ...undeclaredVolumeViolations(loaded.file)];
-  const services = violations.length ? [] : judged.services;
-  const identity = { vendor, project, app: request.app ?? project, deployment: deploymentName(vendor, project), network: vendorNetworkName(vendor) };
-  return { loaded, policy, violations, services, identity, projectDir, sourceDir: sourceDir!, vendor, file, imageArchives, dataDir: device.dataDir };
+  const sources = [{ name: file, text }, ...(request.overrides ?? [])];
+  const plan = planComposeSources(sources, {
+    vendor, policy, variables: withEnv.variables, profiles: request.profiles, parameterEnvironment: parameterEnv, project, app: request.app,
+  }, directoryName);
+  const problems = [...withEnv.problems, ...plan.problems];
+  return {
+    loaded: { file: plan.file, warnings: plan.warnings }, problems, files: sources.map((s) => s.name), policy, violations: plan.violations,
+    services: problems.length ? [] : plan.services, identity: plan.identity, projectDir: plan.projectDir, sourceDir: sourceDir!, vendor, file, imageArchives,
+    dataDir: device.dataDir,
+  };
 }
 
 function dotEnvBeside(dir: string): { name: string; text: string } | undefined {

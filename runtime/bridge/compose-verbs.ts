@@ -9,6 +9,7 @@ import { composeDown, composeLogs, composePs, composeUp, DeployError, type Servi
 import type { PreparedCompose } from './compose-request.js';
 import { ComposeRequestError } from './compose-request.js';
 import type { EnforcedService, Violation } from './container-policy.js';
+import { isBadInput, problemLine, type ComposeProblem, type ComposeProblemCode } from './compose-problems.js';
 import { connectEngine, EngineError } from './engine-connection.js';
 import { loadVendorImageArchive, releaseUnusedVendorImages, resolveVendorImages } from './vendor-images.js';
 import { BindMountError, deploymentHasContainers, releaseOrphanPins, releasePins } from './bind-mounts.js';
@@ -16,21 +17,55 @@ import { policyRefusalText } from './policy-refusal.js';
 
 export type ComposeVerb = 'check' | 'up' | 'down' | 'ps' | 'logs';
 
-export interface ComposeCheckResult { ok: boolean; vendor: string; warnings: string[]; violations: Violation[]; services: EnforcedService[] }
-export interface ComposeUpResult { ok: true; deployment: string; warnings: string[]; actions: { service: string; action: ServiceAction }[] }
-export interface ComposeDownResult { ok: true; removed: string[] }
+export interface ComposeCheckResult {
+  ok: boolean; vendor: string; project: string; files: string[]; warnings: string[];
+  /** Every problem, structural (BH_ERR_COMPOSE_*) and policy (BH_ERR_POLICY), in one shape. */
+  problems: ComposeProblem[];
+  violations: Violation[]; services: EnforcedService[];
+}
+export interface ComposeUpResult { ok: true; deployment: string; project: string; warnings: string[]; actions: { service: string; action: ServiceAction }[]; orphans?: string[] }
+export interface ComposeDownResult { ok: true; removed: string[]; volumes: string[] }
 export type ComposePsResult = ServiceStatus[];
 export interface ComposeLogsResult { text: string }
 
-/** A refusal with one of the bridge's codes; `violations` when the isolation policy refused. */
+/**
+ * A refusal with one of the bridge's codes; `problems` (and `violations`, the policy's part) when
+ * the Compose files were refused.
+ */
 export class ComposeVerbError extends Error {
-  constructor(readonly code: 'BH_ERR_POLICY' | 'BH_ERR_DEPLOY' | 'BH_ERR_ENGINE', message: string, readonly violations?: Violation[]) {
+  constructor(readonly code: ComposeProblemCode | 'BH_ERR_DEPLOY' | 'BH_ERR_ENGINE', message: string, readonly violations?: Violation[], readonly problems?: ComposeProblem[]) {
     super(message);
   }
 }
 
+/** Whether the refusal is the requester's bad input (a malformed file), rather than the policy's or the engine's. */
+export function isBadComposeInput(err: ComposeVerbError): boolean {
+  return err.code === 'BH_ERR_COMPOSE_INVALID' || err.code === 'BH_ERR_COMPOSE_UNSUPPORTED';
+}
+
+/** The refusal of files with problems: a header and one located line per problem. */
+export function problemsRefusal(problems: readonly ComposeProblem[], violations: Violation[]): ComposeVerbError {
+  const bad = isBadInput(problems);
+  const code = bad ? problems.find((p) => p.code !== 'BH_ERR_POLICY')!.code : 'BH_ERR_POLICY';
+  const header = bad ? 'the Compose files have problems' : 'refused by the isolation policy';
+  return new ComposeVerbError(code, `${header}:\n${problems.map((p) => `  - ${problemLine(p)}`).join('\n')}`, violations, [...problems]);
+}
+
+/** check: every problem. */
 export function composeCheck(p: PreparedCompose): ComposeCheckResult {
-  return { ok: p.violations.length === 0, vendor: p.vendor, warnings: p.loaded.warnings, violations: p.violations, services: p.services };
+  return {
+    ok: p.problems.length === 0, vendor: p.vendor, project: p.identity.project, files: p.files, warnings: p.loaded.warnings,
+    problems: p.problems, violations: p.violations, services: p.services,
+  };
+}
+
+/**
+ * up needs files without problems; down, ps and logs only files that can be understood (a
+ * deployment the policy would now refuse can still be looked at and taken down).
+ */
+function requireClean(p: PreparedCompose, policyToo = true): void {
+  const blocking = policyToo ? p.problems : p.problems.filter((x) => x.code !== 'BH_ERR_POLICY');
+  if (blocking.length) throw problemsRefusal(blocking, policyToo ? p.violations : []);
 }
 
 export async function engine(host?: string): Promise<Docker> {
@@ -51,10 +86,12 @@ export interface UpOptions {
   onEvent?: (message: string) => void;
   /** A progress callback for loading one archive, if someone watches. */
   archiveProgress?: (archive: string) => ((done: number, total: number) => void) | undefined;
+  /** Remove containers of services the files no longer name: true (--remove-orphans) or false (kept, reported as orphans, as docker compose does); absent: removed, a deployment converges on its files (the fleet). */
+  removeOrphans?: boolean;
 }
 
 export async function composeUpVerb(p: PreparedCompose, options: UpOptions): Promise<ComposeUpResult> {
-  if (p.violations.length) throw new ComposeVerbError('BH_ERR_POLICY', policyRefusalText(p.violations), p.violations);
+  requireClean(p);
   try {
     makeDirectoryBeneath(p.policy.dataRoot, p.projectDir);
   } catch (err) {
@@ -75,17 +112,21 @@ export async function composeUpVerb(p: PreparedCompose, options: UpOptions): Pro
     const r = await composeUp({
       docker, identity: p.identity, compose: p.loaded.file, enforced: images.services, projectDir: p.projectDir, sourceDir: p.sourceDir,
       vendorRoot: p.policy.dataRoot, dataDir: p.dataDir, secretsDir: path.join(options.dataDir, 'compose-secrets', p.identity.deployment), onEvent: options.onEvent,
+      removeOrphans: options.removeOrphans,
     });
-    return { ok: true, deployment: p.identity.deployment, warnings: p.loaded.warnings, ...r };
+    return { ok: true, deployment: p.identity.deployment, project: p.identity.project, warnings: p.loaded.warnings, ...r };
   } catch (err) {
     if (err instanceof DeployError || err instanceof BindMountError) throw new ComposeVerbError('BH_ERR_DEPLOY', err.message);
     throw err;
   }
 }
 
-export async function composeDownVerb(p: PreparedCompose, host?: string): Promise<ComposeDownResult> {
+/** down: the containers; the volumes too only with `volumes` (docker compose down -v). */
+export async function composeDownVerb(p: PreparedCompose, host?: string, options: { volumes?: boolean } = {}): Promise<ComposeDownResult> {
+  requireClean(p, false);
   const docker = await engine(host);
-  const removed = await composeDown(docker, p.identity, p.loaded.file);
+  const volumes: string[] = [];
+  const removed = await composeDown(docker, p.identity, p.loaded.file, { volumes: options.volumes === true, removedVolumes: volumes });
   await releaseUnusedVendorImages(docker, p.dataDir, p.vendor);
   try {
     releasePins(p.dataDir, p.identity.deployment);
@@ -95,14 +136,16 @@ export async function composeDownVerb(p: PreparedCompose, host?: string): Promis
     if (err instanceof BindMountError) throw new ComposeVerbError('BH_ERR_DEPLOY', err.message);
     throw err;
   }
-  return { ok: true, removed };
+  return { ok: true, removed, volumes };
 }
 
 export async function composePsVerb(p: PreparedCompose, host?: string): Promise<ComposePsResult> {
+  requireClean(p, false);
   return composePs(await engine(host), p.identity, p.loaded.file);
 }
 
 export async function composeLogsVerb(p: PreparedCompose, service: string | undefined, tail: number, host?: string): Promise<ComposeLogsResult> {
+  requireClean(p, false);
   if (service && !p.loaded.file.services[service]) throw new ComposeRequestError(`no service ${quoteValue(service)} in ${p.file}`);
   return { text: await composeLogs(await engine(host), p.identity, service, tail) };
 }

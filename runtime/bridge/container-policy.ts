@@ -5,6 +5,8 @@
 // addresses, bind mounts only under the vendor's own data root.
 import path from 'node:path';
 import type { ComposeFile } from './compose-file.js';
+import { parseMount as parseMountItem, type Mount } from './compose-mounts.js';
+import { parsePorts, type PortMapping } from './compose-ports.js';
 import { quoteValue } from '../../packages/quote-value.js';
 
 export interface VendorContainerPolicy {
@@ -32,10 +34,15 @@ export function defaultVendorPolicy(dataRoot: string): VendorContainerPolicy {
   };
 }
 
-export interface Violation { service: string; rule: string; message: string }
+export interface Violation { service: string; rule: string; message: string; /** The key judged, when not the rule's own (RULE_KEYS). */ key?: string }
+
+/** The key each rule judges, for locating a violation in the file. */
+export const RULE_KEYS: Record<string, string> = {
+  'engine-socket': 'volumes', 'bind-mount': 'volumes', 'image-digest': 'image', memory: 'deploy.resources.limits.memory',
+};
 
 export interface PublishedPort { hostIp: string; published: number; target: number; protocol: 'tcp' | 'udp' }
-export interface Mount { type: 'bind' | 'volume' | 'tmpfs'; source?: string; target: string; readOnly: boolean }
+export type { Mount } from './compose-mounts.js';
 
 export interface EnforcedService {
   name: string;
@@ -66,41 +73,25 @@ export function parseComposeBytes(value: unknown): number | undefined {
   return Math.floor(Number(m[1]) * unit);
 }
 
-/** Short ("127.0.0.1:8080:80/tcp", "8080:80", "80") and long port syntax. */
-export function parsePort(spec: unknown): { hostIp?: string; published?: number; target: number; protocol: 'tcp' | 'udp' } | undefined {
-  if (typeof spec === 'object' && spec !== null) {
-    const p = spec as { target?: number; published?: string | number; host_ip?: string; protocol?: string };
-    if (p.target === undefined) return undefined;
-    return { target: Number(p.target), published: p.published === undefined ? undefined : Number(p.published), hostIp: p.host_ip, protocol: p.protocol === 'udp' ? 'udp' : 'tcp' };
-  }
-  const text = String(spec);
-  const m = /^(?:(?:\[([^\]]+)\]|([^:]+)):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(text);
-  if (!m) return undefined;
-  const [, v6, v4OrPublished, published, target, protocol] = m;
-  // "8080:80" parses with v4OrPublished="8080": disambiguate (an address has dots or colons).
-  if (v4OrPublished && !published && /^\d+$/.test(v4OrPublished)) {
-    return { published: Number(v4OrPublished), target: Number(target), protocol: protocol === 'udp' ? 'udp' : 'tcp' };
-  }
-  return { hostIp: v6 ?? v4OrPublished, published: published ? Number(published) : undefined, target: Number(target), protocol: protocol === 'udp' ? 'udp' : 'tcp' };
+/** The first mapping of a `ports` item (kept for callers that read one); see compose-ports.ts. */
+export function parsePort(spec: unknown): PortMapping | undefined {
+  const r = parsePorts(spec);
+  return typeof r === 'string' ? undefined : r[0];
 }
 
-/** Short ("./data:/data:ro", "named:/data") and long volume syntax; paths relative to `baseDir`. */
+/** A `volumes` item, or undefined when it is none; see compose-mounts.ts. */
 export function parseMount(spec: unknown, baseDir: string): Mount | undefined {
-  if (typeof spec === 'object' && spec !== null) {
-    const v = spec as { type?: string; source?: string; target?: string; read_only?: boolean };
-    if (!v.target || !['bind', 'volume', 'tmpfs'].includes(v.type ?? '')) return undefined;
-    const source = v.type === 'bind' && v.source ? path.resolve(baseDir, v.source) : v.source;
-    return { type: v.type as Mount['type'], source, target: v.target, readOnly: Boolean(v.read_only) };
-  }
-  const parts = String(spec).split(':');
-  if (parts.length === 1) return { type: 'volume', target: parts[0]!, readOnly: false };
-  const [source, target, mode] = parts;
-  if (!source || !target) return undefined;
-  const isPath = /^[./~]/.test(source);
-  return {
-    type: isPath ? 'bind' : 'volume', source: isPath ? path.resolve(baseDir, source) : source, target,
-    readOnly: (mode ?? '').split(',').includes('ro'),
-  };
+  const r = parseMountItem(spec, baseDir);
+  return typeof r === 'string' ? undefined : r;
+}
+
+/** "256 MiB", "1.5 GiB", "512 B": sizes for people. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1 && value % 1 === 0) { value /= 1024; unit++; }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function isInside(root: string, candidate: string): boolean {
@@ -117,7 +108,7 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
   const services: EnforcedService[] = [];
   for (const [name, svc] of Object.entries(compose.services)) {
     const s = svc as Record<string, unknown>;
-    const refuse = (rule: string, message: string) => violations.push({ service: name, rule, message: `services.${name}: ${message}` });
+    const refuse = (rule: string, message: string, key?: string) => violations.push({ service: name, rule, message: `services.${name}: ${message}`, ...(key ? { key } : {}) });
     if (s.privileged === true) refuse('privileged', 'privileged containers are not allowed');
     const networkMode = s.network_mode as string | undefined;
     if (networkMode !== undefined && networkMode !== 'none') {
@@ -126,17 +117,21 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     for (const ns of ['pid', 'ipc', 'userns_mode'] as const) {
       if (s[ns] !== undefined) refuse(ns, `${ns} ${quoteValue(String(s[ns]))} is not allowed (sharing a host namespace breaks isolation)`);
     }
-    if (Array.isArray(s.devices) && s.devices.length > 0) refuse('devices', `host devices are not allowed (${(s.devices as unknown[]).map(String).join(', ')})`);
-    const image = s.image as string | undefined;
+    if (Array.isArray(s.devices) && s.devices.length > 0) refuse('devices', `host devices are not allowed (${(s.devices as unknown[]).map((d) => (typeof d === 'string' ? d : quoteValue(d))).join(', ')})`);
+    const reserved = (s.deploy as { resources?: { reservations?: { devices?: unknown } } } | undefined)?.resources?.reservations?.devices;
+    if (Array.isArray(reserved) && reserved.length > 0) {
+      refuse('devices', `deploy.resources.reservations.devices reserves host devices (${reserved.map((d) => quoteValue((d as { capabilities?: unknown }).capabilities ?? d)).join(', ')}), which are not allowed`, 'deploy.resources.reservations.devices');
+    }
+    const image = typeof s.image === 'string' ? s.image : undefined;
     if (!image) refuse('image', 'an image is required');
     else if (policy.requireImageDigest && !/@sha256:[0-9a-f]{64}$/.test(image)) refuse('image-digest', `image ${quoteValue(image)} must be pinned by digest (name@sha256:...)`);
 
-    const capAdd = ((s.cap_add as string[] | undefined) ?? []).map(normCap);
+    const capAdd = (Array.isArray(s.cap_add) ? s.cap_add : []).map((c) => normCap(String(c)));
     const allowed = new Set(policy.capAdd.map(normCap));
     for (const cap of capAdd) {
       if (!allowed.has(cap)) refuse('cap_add', `cap_add ${cap} is not in this vendor's allow-list (${[...allowed].join(', ') || 'empty'})`);
     }
-    for (const opt of (s.security_opt as string[] | undefined) ?? []) {
+    for (const opt of (Array.isArray(s.security_opt) ? s.security_opt : []).map(String)) {
       const o = opt.replace(/\s+/g, '').toLowerCase();
       if (/^(seccomp|apparmor|systempaths)[=:]unconfined$/.test(o) || /^label[=:]disable$/.test(o) || /^no-new-privileges[=:]false$/.test(o)) {
         refuse('security_opt', `security_opt ${quoteValue(opt)} weakens confinement`);
@@ -144,24 +139,28 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     }
 
     const ports: PublishedPort[] = [];
-    (s.ports as unknown[] | undefined)?.forEach((spec, i) => {
-      const p = parsePort(spec);
-      if (!p) return refuse('ports', `ports[${i}] ${quoteValue(spec)} is not a port mapping`);
+    (Array.isArray(s.ports) ? s.ports : []).forEach((spec, i) => {
+      const mappings = parsePorts(spec);
+      // Malformed items are the loader's to report (compose-references.ts); 'syntax' marks them here.
+      if (typeof mappings === 'string') return refuse('syntax', `ports[${i}] ${quoteValue(spec)}: ${mappings}`);
       const range = policy.ports.to < policy.ports.from ? 'this vendor has no port range assigned' : `this vendor's range is ${policy.ports.from}-${policy.ports.to}`;
-      if (p.published === undefined) return refuse('ports', `ports[${i}] publishes container port ${p.target} on a random host port; ${range}`);
-      if (p.published < policy.ports.from || p.published > policy.ports.to) {
-        return refuse('ports', `ports[${i}] host port ${p.published} is not allowed: ${range}`);
+      for (const p of mappings) {
+        if (p.published === undefined) return refuse('ports', `ports[${i}] publishes container port ${p.target} on a random host port; ${range}`);
+        if (p.published < policy.ports.from || p.published > policy.ports.to) {
+          return refuse('ports', `ports[${i}] host port ${p.published} is not allowed: ${range}`);
+        }
+        const hostIp = p.hostIp ?? policy.addresses[0]!;
+        if (!policy.addresses.includes(hostIp)) return refuse('ports', `ports[${i}] binds ${hostIp}; allowed addresses: ${policy.addresses.join(', ')}`);
+        ports.push({ hostIp, published: p.published, target: p.target, protocol: p.protocol });
       }
-      const hostIp = p.hostIp ?? policy.addresses[0]!;
-      if (!policy.addresses.includes(hostIp)) return refuse('ports', `ports[${i}] binds ${hostIp}; allowed addresses: ${policy.addresses.join(', ')}`);
-      ports.push({ hostIp, published: p.published, target: p.target, protocol: p.protocol });
     });
 
     const mounts: Mount[] = [];
-    (s.volumes as unknown[] | undefined)?.forEach((spec, i) => {
-      const m = parseMount(spec, baseDir);
-      if (!m) return refuse('volumes', `volumes[${i}] ${quoteValue(spec)} is not a volume`);
+    (Array.isArray(s.volumes) ? s.volumes : []).forEach((spec, i) => {
+      const m = parseMountItem(spec, baseDir);
+      if (typeof m === 'string') return refuse('syntax', `volumes[${i}] ${quoteValue(spec)}: ${m}`);
       if (m.type === 'bind') {
+        if (m.home) return refuse('bind-mount', `volumes[${i}] bind-mounts ${m.source}, the device user's home, outside this vendor's data root ${policy.dataRoot}`);
         if (ENGINE_SOCKETS.test(m.source!)) return refuse('engine-socket', `volumes[${i}] mounts the container engine's socket (${m.source})`);
         if (!isInside(policy.dataRoot, m.source!)) return refuse('bind-mount', `volumes[${i}] bind-mounts ${m.source}, outside this vendor's data root ${policy.dataRoot}`);
       }
@@ -174,21 +173,22 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     if (declaredMemory !== undefined && Number.isNaN(declaredMemory)) refuse('memory', `memory limit ${quoteValue(String(limits.memory ?? s.mem_limit))} is not a size`);
     const declaredCpus = limits.cpus ?? s.cpus;
     const cpus = declaredCpus === undefined ? undefined : Number(declaredCpus);
-    const declaredPids = (limits.pids ?? s.pids_limit) as number | undefined;
-    const pick = (what: string, declared: number | undefined, max: number): number => {
+    const pidsValue = limits.pids ?? s.pids_limit;
+    const declaredPids = typeof pidsValue === 'number' ? pidsValue : undefined;
+    const pick = (what: string, declared: number | undefined, max: number, show: (n: number) => string): number => {
       if (declared === undefined || Number.isNaN(declared) || declared <= 0) {
-        adjustments.push(`${what} defaulted to the policy's ${max}`);
+        adjustments.push(`${what} defaulted to the policy's ${show(max)}`);
         return max;
       }
       if (declared > max) {
-        adjustments.push(`${what} ${declared} capped to the policy's ${max}`);
+        adjustments.push(`${what} ${show(declared)} capped to the policy's ${show(max)}`);
         return max;
       }
       return declared;
     };
-    const memoryBytes = pick('memory', declaredMemory, policy.limits.memoryBytes);
-    const nanoCpus = pick('cpus (nano)', cpus === undefined ? undefined : Math.round(cpus * 1e9), policy.limits.nanoCpus);
-    const pids = pick('pids', declaredPids, policy.limits.pids);
+    const memoryBytes = pick('memory', declaredMemory, policy.limits.memoryBytes, formatBytes);
+    const nanoCpus = pick('cpus', cpus === undefined ? undefined : Math.round(cpus * 1e9), policy.limits.nanoCpus, (n) => String(n / 1e9));
+    const pids = pick('pids', declaredPids, policy.limits.pids, String);
 
     services.push({
       name, image: image ?? '', capAdd: capAdd.filter((c) => allowed.has(c)), capDrop: ['ALL'],

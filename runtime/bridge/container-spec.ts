@@ -11,7 +11,8 @@ export const LABEL = {
   vendor: 'org.bulkhead.vendor',
   app: 'org.bulkhead.app',
   deployment: 'org.bulkhead.deployment',
-  /** The exact project name; with the exact vendor, what ownership is decided by. */
+  /** The exact project name; with the exact vendor, what ownership is decided by. (com.docker.compose.project
+   * carries it too, for tools that know Compose; two vendors' projects may share it, so it decides nothing.) */
   projectName: 'org.bulkhead.project',
   service: 'org.bulkhead.service',
   specHash: 'org.bulkhead.spec-hash',
@@ -43,11 +44,11 @@ function nanos(duration: unknown): number | undefined {
   return Math.round(((Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0)) * 1000 + Number(ms ?? 0)) * 1e6);
 }
 
-export interface HealthCheck { test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number }
+export interface HealthCheck { test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number; startIntervalMs: number }
 
 /** The service's healthcheck as a command to exec, or undefined when it has none (or disables it). */
 export function healthCheckOf(service: Record<string, unknown>): HealthCheck | undefined {
-  const hc = service.healthcheck as { test?: string | string[]; interval?: string; timeout?: string; retries?: number; start_period?: string; disable?: boolean } | undefined;
+  const hc = service.healthcheck as { test?: string | string[]; interval?: string; timeout?: string; retries?: number; start_period?: string; start_interval?: string; disable?: boolean } | undefined;
   if (!hc || hc.disable || hc.test === undefined) return undefined;
   let test: string[];
   if (typeof hc.test === 'string') test = ['sh', '-c', hc.test];
@@ -56,7 +57,8 @@ export function healthCheckOf(service: Record<string, unknown>): HealthCheck | u
   else if (hc.test[0] === 'CMD') test = hc.test.slice(1);
   else test = hc.test;
   const ms = (v: string | undefined, d: number) => (v === undefined ? d : (nanos(v) ?? d * 1e6) / 1e6);
-  return { test, intervalMs: ms(hc.interval, 1000), timeoutMs: ms(hc.timeout, 5000), retries: hc.retries ?? 3, startPeriodMs: ms(hc.start_period, 0) };
+  const intervalMs = ms(hc.interval, 1000);
+  return { test, intervalMs, timeoutMs: ms(hc.timeout, 5000), retries: hc.retries ?? 3, startPeriodMs: ms(hc.start_period, 0), startIntervalMs: ms(hc.start_interval, Math.min(intervalMs, 5000)) };
 }
 
 function envList(environment: unknown): string[] {
@@ -89,12 +91,15 @@ export function containerCreateOptions(
   const binds: string[] = [...extraBinds];
   const tmpfs: Record<string, string> = {};
   for (const m of enforced.mounts) {
-    if (m.type === 'tmpfs') tmpfs[m.target] = '';
-    else if (m.type === 'bind') binds.push(`${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`);
-    else binds.push(`${volumeName(m.source ?? `anon-${m.target}`)}:${m.target}${m.readOnly ? ':ro' : ''}`);
+    const options = [...(m.readOnly ? ['ro'] : []), ...(m.selinux ? [m.selinux] : [])];
+    const suffix = options.length ? `:${options.join(',')}` : '';
+    if (m.type === 'tmpfs') {
+      tmpfs[m.target] = [...(m.readOnly ? ['ro'] : []), ...(m.tmpfs?.size !== undefined ? [`size=${m.tmpfs.size}`] : []), ...(m.tmpfs?.mode !== undefined ? [`mode=${m.tmpfs.mode.toString(8)}`] : [])].join(',');
+    } else if (m.type === 'bind') binds.push(`${m.source}:${m.target}${suffix}`);
+    else binds.push(`${volumeName(m.source ?? `anon-${m.target}`)}:${m.target}${suffix}`);
   }
   for (const t of (Array.isArray(service.tmpfs) ? service.tmpfs : service.tmpfs ? [service.tmpfs] : []) as string[]) tmpfs[t] = '';
-  const hc = service.healthcheck as { test?: string | string[]; interval?: string; timeout?: string; retries?: number; start_period?: string } | undefined;
+  const hc = service.healthcheck as { test?: string | string[]; interval?: string; timeout?: string; retries?: number; start_period?: string; start_interval?: string; disable?: boolean } | undefined;
   const words = (v: unknown) => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : shellWords(String(v)));
   const body: Docker.ContainerCreateOptions = {
     name,
@@ -106,16 +111,20 @@ export function containerCreateOptions(
     WorkingDir: service.working_dir as string | undefined,
     Hostname: (service.hostname as string | undefined) ?? enforced.name,
     StopSignal: service.stop_signal as string | undefined,
+    Tty: service.tty === true ? true : undefined,
+    OpenStdin: service.stdin_open === true ? true : undefined,
     StopTimeout: service.stop_grace_period ? Math.ceil((nanos(service.stop_grace_period) ?? 10e9) / 1e9) : undefined,
     ExposedPorts: exposed,
-    Healthcheck: hc?.test ? {
+    Healthcheck: hc?.disable ? { Test: ['NONE'] } : hc?.test ? {
       Test: typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : hc.test,
       Interval: nanos(hc.interval), Timeout: nanos(hc.timeout), Retries: hc.retries, StartPeriod: nanos(hc.start_period),
-    } : undefined,
+      // Docker Engine 25+ (API 1.44) honours it; the bridge's own checks use it too (waitHealthy).
+      ...(hc.start_interval ? { StartInterval: nanos(hc.start_interval) } : {}),
+    } as Docker.HealthConfig : undefined,
     Labels: {
       ...userLabels,
       [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [LABEL.app]: id.app, [LABEL.deployment]: id.deployment, [LABEL.projectName]: id.project,
-      [LABEL.service]: enforced.name, [LABEL.project]: id.deployment, [LABEL.composeService]: enforced.name,
+      [LABEL.service]: enforced.name, [LABEL.project]: id.project, [LABEL.composeService]: enforced.name,
     },
     HostConfig: {
       CapDrop: ['ALL'],

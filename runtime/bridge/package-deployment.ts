@@ -59,6 +59,7 @@ export function composeComponent(packageDir: string, component: string | undefin
 export function withParameterEnvironment(file: ComposeFile, environment: Record<string, string>): ComposeFile {
   if (Object.keys(environment).length === 0) return file;
   const services = Object.fromEntries(Object.entries(file.services).map(([name, s]) => {
+    if (!s || typeof s !== 'object') return [name, s];
     const current = s.environment;
     const map: Record<string, unknown> = Array.isArray(current)
       ? Object.fromEntries((current as string[]).map((e) => { const i = e.indexOf('='); return i < 0 ? [e, null] : [e.slice(0, i), e.slice(i + 1)]; }))

@@ -2,7 +2,8 @@ import { oneLine } from '../../packages/quote-value.js';
 
 /** An error meant for the user: printed as one line, exits with `exitCode`. Never a stack trace. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number, readonly code?: string) {
+  /** `details`: structured data for --json (e.g. every problem of a Compose file), beside the message. */
+  constructor(message: string, readonly exitCode: number, readonly code?: string, readonly details?: Record<string, unknown>) {
     super(message);
   }
 }

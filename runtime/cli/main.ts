@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (err instanceof CliError) {
       const message = boundedMessage(err.message);
-      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: err.code ?? null, message })}\n`);
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, code: err.code ?? null, message, ...err.details })}\n`);
       // One line per error (a list of violations: one headed line per violation).
       for (const line of errorLines(message)) process.stderr.write(`bulkhead: ${line}\n`);
       process.exitCode = err.exitCode;

@@ -154,6 +154,56 @@ test('down removes exactly what the deployment owns', async () => {
   }
 });
 
+test('docker compose habits: up -d, ps with a header and columns, orphans kept unless --remove-orphans, down -v, the project label', async () => {
+  const dir = path.join(tempDir(), 'habits');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'compose.yaml'), `name: habits
+services:
+  web:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+    ports: ["${portB}:8080"]
+    volumes: ["state:/state"]
+  helper:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+volumes:
+  state: {}
+`);
+  const compose = (...args: string[]) => runCli(['--data-dir', dataDir, 'compose', ...args, '--vendor', VENDOR_B], { cwd: dir });
+  try {
+    const up = await compose('up', '-d');
+    assert.is(up.code, 0, up.stderr);
+    const ps = await compose('ps');
+    const [header, ...rows] = ps.stdout.trim().split('\n');
+    assert.match(header!, /^NAME\s+IMAGE\s+SERVICE\s+STATUS\s+PORTS$/);
+    const web = rows.find((r) => r.includes(' web '))!;
+    assert.match(web, new RegExp(`running\\s+127\\.0\\.0\\.1:${portB}->8080/tcp$`));
+    assert.ok(web.includes(IMAGE.split(':')[0]!), web);
+    const info = JSON.parse(execFileSync('podman', ['inspect', cname(VENDOR_B, 'habits', 'web')], { encoding: 'utf8' }))[0];
+    assert.is(info.Config.Labels['com.docker.compose.project'], 'habits');
+    assert.is(info.Config.Labels['org.bulkhead.deployment'], deploymentName(vendorId(VENDOR_B), 'habits'));
+    // helper leaves the file: without --remove-orphans it keeps running, with a warning.
+    fs.writeFileSync(path.join(dir, 'compose.yaml'), fs.readFileSync(path.join(dir, 'compose.yaml'), 'utf8').replace(/  helper:\n.*\n.*\n/, ''));
+    const again = await compose('up');
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stderr, /warning: container for service "helper" is not in the Compose files \(an orphan\); remove it with --remove-orphans/);
+    assert.match(execFileSync('podman', ['ps', '--format', '{{.Names}}'], { encoding: 'utf8' }), new RegExp(cname(VENDOR_B, 'habits', 'helper')));
+    const pruned = JSON.parse((await compose('up', '--remove-orphans', '--json')).stdout);
+    assert.ok(pruned.actions.some((a: { service: string; action: string }) => a.service === 'helper' && a.action === 'removed'), JSON.stringify(pruned));
+    // down keeps named volumes; down -v removes them.
+    const volume = `bh-${deploymentName(vendorId(VENDOR_B), 'habits')}-state`;
+    assert.is((await compose('down')).code, 0);
+    assert.ok(execFileSync('podman', ['volume', 'ls', '--format', '{{.Name}}'], { encoding: 'utf8' }).split('\n').includes(volume));
+    assert.is((await compose('up')).code, 0);
+    const down = JSON.parse((await compose('down', '-v', '--json')).stdout);
+    assert.equal(down.volumes, [volume]);
+    assert.not.ok(execFileSync('podman', ['volume', 'ls', '--format', '{{.Name}}'], { encoding: 'utf8' }).split('\n').includes(volume));
+  } finally {
+    await compose('down', '-v');
+  }
+});
+
 test('every policy rejection stops `up` before the engine creates anything', async () => {
   // One service per rule, so each refusal is attributed to its own service and rule.
   const cases: Record<string, [string, string]> = {
@@ -175,15 +225,15 @@ test('every policy rejection stops `up` before the engine creates anything', asy
   const r = await bridge(file, VENDOR_A, 'up');
   assert.is(r.code, 1);
   // One line per violation, each headed by the refusal (README: one line per error).
-  assert.match(r.stderr, /^bulkhead: BH_ERR_POLICY: refused by the isolation policy: \[/m);
-  for (const [name, [rule]] of Object.entries(cases)) assert.match(r.stderr, `[${rule}] services.${name}:`, name);
+  assert.match(r.stderr, /^bulkhead: BH_ERR_POLICY: refused by the isolation policy: .*compose\.yaml:\d+: services\./m);
+  for (const [name, [rule]] of Object.entries(cases)) assert.match(r.stderr, new RegExp(`compose\\.yaml:\\d+: services\\.${name}\\.[^\\n]*\\[BH_ERR_POLICY ${rule}\\]`), name);
   const names = execFileSync('podman', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' });
   assert.not.match(names, /evil/);
   // Image pinning, when the operator requires it, refuses a tag.
   const strictDir = tempDir('bulkhead-strict-');
   fs.writeFileSync(path.join(strictDir, 'policy.yaml'), `vendors:\n  ${VENDOR_A}:\n    requireImageDigest: true\n`);
   const pinned = await runCli(['--data-dir', strictDir, 'compose', 'up', '-f', writeApp('tagged', `services:\n  app:\n    image: ${IMAGE}\n`), '--vendor', VENDOR_A]);
-  assert.match(pinned.stderr, /\[image-digest\] services\.app: image "[^"]+" must be pinned by digest/);
+  assert.match(pinned.stderr, /services\.app\.image: image "[^"]+" must be pinned by digest \(name@sha256:\.\.\.\) \[BH_ERR_POLICY image-digest\]/);
 });
 
 test('a taken host port is a clear per-service error; what was created stays labelled and down removes it', async () => {

@@ -28,7 +28,7 @@ services:
 ${topLevel}`);
   return path.join(dir, 'compose.yaml');
 }
-const compose = (verb: string, file: string) => runCli(['--data-dir', dataDir, 'compose', verb, '-f', file, '--vendor', VENDOR]);
+const compose = (verb: string, file: string, ...rest: string[]) => runCli(['--data-dir', dataDir, 'compose', verb, '-f', file, '--vendor', VENDOR, ...rest]);
 
 test.before(() => {
   const problem = podmanAvailable();
@@ -48,13 +48,13 @@ test('an undeclared named volume is refused, naming the fix; nothing is created'
   const file = app('["stash1:/stash", "/anon"]');
   for (const verb of ['check', 'up']) {
     const r = await compose(verb, file);
-    assert.is(r.code, 1, r.stdout);
-    assert.match(r.stdout + r.stderr, /\[volumes\] services\.filler: volumes\[0\] names volume "stash1", which the file does not declare; add it to the top-level volumes:/);
+    assert.is(r.code, 125, r.stdout);
+    assert.match(r.stdout + r.stderr, /services\.filler\.volumes\[0\]: names the volume "stash1", which the file does not declare; add it to the top-level volumes: .*\[BH_ERR_COMPOSE_INVALID\]/);
   }
   assert.equal(volumes(), []);
 });
 
-test('anonymous and declared volumes are made labelled by the bridge, and down removes them all', async () => {
+test('anonymous and declared volumes are made labelled by the bridge; down keeps them, down -v removes them all', async () => {
   const file = app('["stash:/stash", "/anon", { type: volume, target: /anon2 }]', 'volumes:\n  stash: {}\n');
   const up = await compose('up', file);
   assert.is(up.code, 0, up.stderr);
@@ -66,7 +66,10 @@ test('anonymous and declared volumes are made labelled by the bridge, and down r
     assert.is(labels['org.bulkhead.deployment'], deployment, v);
   }
   assert.is((await compose('down', file)).code, 0);
-  assert.equal(volumes(), [], 'down left no volume behind');
+  assert.equal(volumes(), made, 'down keeps the volumes (docker compose down does)');
+  assert.is((await compose('up', file)).code, 0);
+  assert.is((await compose('down', file, '-v')).code, 0);
+  assert.equal(volumes(), [], 'down -v left no volume behind');
 });
 
 test.run();

@@ -173,6 +173,7 @@ test('compose: a policy violation is refused with BH_ERR_POLICY, as the CLI refu
     const up = await local('POST', '/v1/compose/up', composeBody(violating));
     assertProblem(up, 422, 'BH_ERR_POLICY');
     assert.equal(up.json.violations.map((v: { rule: string }) => v.rule), rules);
+    assert.equal(up.json.problems.map((p: { rule: string }) => p.rule), rules, 'the API lists the problems in the shape `compose check` prints');
     assert.match(up.json.detail, /^refused by the isolation policy: \[privileged\]/);
   } finally {
     if (saved === undefined) delete process.env.DOCKER_HOST; else process.env.DOCKER_HOST = saved;
@@ -181,12 +182,14 @@ test('compose: a policy violation is refused with BH_ERR_POLICY, as the CLI refu
   fs.writeFileSync(path.join(dir, 'compose.yaml'), violating);
   const cli = await runCli(['--data-dir', tempDir('bh-api-w-off-'), 'compose', 'up', '-f', path.join(dir, 'compose.yaml'), '--vendor', 'Vendor A']);
   assert.is(cli.code, 1);
-  assert.match(cli.stderr, /^bulkhead: BH_ERR_POLICY: refused by the isolation policy: \[privileged\]/);
+  assert.match(cli.stderr, /^bulkhead: BH_ERR_POLICY: refused by the isolation policy: .*compose\.yaml:4: services\.web\.privileged: privileged containers are not allowed \[BH_ERR_POLICY privileged\]/m);
 });
 
 test('compose: bad requests are 400s naming the problem; secrets may not leave their directory', async () => {
   assertProblem(await local('POST', '/v1/compose/check', { vendor: 'Vendor A' }), 400, 'BH_ERR_API_BAD_REQUEST');
-  assertProblem(await local('POST', '/v1/compose/check', composeBody('services: [')), 400, 'BH_ERR_API_BAD_REQUEST');
+  const malformed = await local('POST', '/v1/compose/check', composeBody('services: ['));
+  assertProblem(malformed, 400, 'BH_ERR_COMPOSE_INVALID');
+  assert.equal(malformed.json.problems.map((p: { file: string; line: number; path: string }) => [p.file, p.line, p.path]), [['compose.yaml', 1, '(document)']]);
   assertProblem(await local('POST', '/v1/compose/check', { ...composeBody('services: {}'), app: 'ghost' }), 400, 'BH_ERR_API_BAD_REQUEST');
   const noApp = await local('POST', '/v1/compose/check', { app: 'ghost' });
   assertProblem(noApp, 400, 'BH_ERR_API_BAD_REQUEST');

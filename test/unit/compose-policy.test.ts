@@ -22,7 +22,7 @@ function problems(text: string, vars: Record<string, string> = {}): string[] {
 test('interpolation: defaults, required, alternatives, $$', () => {
   const vars = { SET: 'v', EMPTY: '' };
   assert.is(interpolateString('${SET}-$SET-${UNSET:-d}-${EMPTY:-e}-${EMPTY-f}-${SET:+alt}-$$HOME', vars, 'x'), 'v-v-d-e--alt-$HOME');
-  assert.throws(() => interpolateString('${NEED:?set NEED please}', vars, 'services.web.image'), (e: Error) => e instanceof InterpolationError && e.message === 'services.web.image: required variable NEED is missing: set NEED please');
+  assert.throws(() => interpolateString('${NEED:?set NEED please}', vars, 'services.web.image'), (e: Error) => e instanceof InterpolationError && e.message === 'services.web.image: required variable NEED is missing a value: set NEED please');
 });
 
 test('.env files', () => {
@@ -45,22 +45,22 @@ services:
 });
 
 test('build: and unknown keys are clear errors naming the key', () => {
-  const p = problems('services:\n  web:\n    build: .\n    scale: 3\n    deploy: { mode: global }\ninclude: [other.yaml]\n');
-  assert.ok(p.includes('include: not supported by the Bulkhead container bridge'), p.join('\n'));
+  const p = problems('services:\n  web:\n    build: .\n    scale: 3\n    deploy: { mode: global }\n');
   assert.ok(p.some((x) => x.startsWith('services.web.build: images cannot be built on a device; ship an image')), p.join('\n'));
   assert.ok(p.includes('services.web.scale: not supported by the Bulkhead container bridge'), p.join('\n'));
   assert.ok(p.includes('services.web.deploy.mode: not supported by the Bulkhead container bridge'), p.join('\n'));
 });
 
-test('schema errors carry the path in the file', () => {
-  const p = problems('services:\n  web:\n    image: busybox\n    read_only: "sometimes"\n');
-  assert.ok(p.some((x) => x.startsWith('services.web.read_only:')), p.join('\n'));
+test('schema and type errors carry the path in the file', () => {
+  const p = problems('services:\n  web:\n    image: busybox\n    read_only: "sometimes"\n    stop_signal: [1]\n');
+  assert.ok(p.includes('services.web.read_only: "sometimes" is not a boolean (true or false)'), p.join('\n'));
+  assert.ok(p.includes('services.web.stop_signal: must be string'), p.join('\n'));
 });
 
 test('port and volume syntaxes', () => {
   assert.equal(parsePort('127.0.0.1:20001:80/udp'), { hostIp: '127.0.0.1', published: 20001, target: 80, protocol: 'udp' });
   assert.equal(parsePort('20001:80'), { published: 20001, target: 80, protocol: 'tcp' });
-  assert.equal(parsePort('80'), { hostIp: undefined, published: undefined, target: 80, protocol: 'tcp' });
+  assert.equal(parsePort('80'), { target: 80, protocol: 'tcp' });
   assert.equal(parsePort({ target: 80, published: '20002', host_ip: '::1' }), { target: 80, published: 20002, hostIp: '::1', protocol: 'tcp' });
   assert.equal(parseMount('./data:/data:ro', '/base'), { type: 'bind', source: '/base/data', target: '/data', readOnly: true });
   assert.equal(parseMount('cache:/cache', '/base'), { type: 'volume', source: 'cache', target: '/cache', readOnly: false });
@@ -95,6 +95,8 @@ test('a compliant service gets ALL dropped, no-new-privileges, ports bound to th
     ports: ["20001:8080"]
     volumes: ["./data:/data", "cache:/cache"]
     deploy: { resources: { limits: { memory: 4g, cpus: "0.5" } } }
+volumes:
+  cache: {}
 `, 'compose.yaml');
   const { violations, services } = applyContainerPolicy(file, policy, `${root}/deployments/app`);
   assert.equal(violations, []);
@@ -127,6 +129,7 @@ volumes:
   assert.ok(p.some((x) => x.startsWith('services.web.networks.backend: custom networks are not supported')), p.join('\n'));
   assert.ok(p.includes('secrets.token: only file-based secrets shipped in the package are supported'), p.join('\n'));
   assert.ok(p.some((x) => x.startsWith('volumes.data.driver: not supported')), p.join('\n'));
+  assert.ok(p.includes('secrets.token: only file-based secrets shipped in the package are supported'), p.join('\n'));
 });
 
 test('profiles: inactive services are left out; depending on one is an error', () => {
