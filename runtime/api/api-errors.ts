@@ -31,8 +31,11 @@ export class ApiError extends Error {
 /** Where each code is described, for the problem's `type`. */
 export const problemType = (code: string) => `https://bulkhead.dev/errors/${code}`;
 
-/** RFC 9457 extension members some problems carry (the policy violations of a refused Compose file). */
-export interface ProblemExtensions { violations?: { service: string; rule: string; message: string }[] }
+/** RFC 9457 extension members some problems carry (the policy violations and located problems of a refused Compose file). */
+export interface ProblemExtensions {
+  violations?: { service: string; rule: string; message: string }[];
+  problems?: { code: string; file?: string; line?: number; path: string; service?: string; rule?: string; message: string }[];
+}
 
 export interface Problem extends ProblemExtensions { type: string; title: string; status: number; detail: string; code: string; instance?: string; field?: string }
 

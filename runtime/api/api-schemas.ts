@@ -17,6 +17,10 @@ export const ProblemSchema = Type.Object({
   violations: Type.Optional(Type.Array(Type.Object({ service: Type.String(), rule: Type.String(), message: Type.String() }), {
     description: 'with BH_ERR_POLICY: every isolation-policy violation of the Compose file',
   })),
+  problems: Type.Optional(Type.Array(Type.Object({
+    code: Type.String(), file: Type.Optional(Type.String()), line: Type.Optional(Type.Integer()), path: Type.String(),
+    service: Type.Optional(Type.String()), rule: Type.Optional(Type.String()), message: Type.String(),
+  }), { description: 'with BH_ERR_COMPOSE_* and BH_ERR_POLICY: every problem of the Compose files, located, as `bulkhead compose check` lists them' })),
 }, { $id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' });
 
 export const AppSchema = Type.Object({
