@@ -11,6 +11,8 @@ import type { EnforcedService } from './container-policy.js';
 import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
 import { quoteValue } from '../../packages/quote-value.js';
 import { dependencyMap } from './compose-references.js';
+import { engineNetworkName } from './compose-networks.js';
+import { packageFilesAt, PackageFileError } from './package-files.js';
 
 export class DeployError extends Error {
   constructor(message: string, readonly service?: string) {
@@ -126,6 +128,34 @@ async function ensureNetwork(docker: Docker, id: DeploymentIdentity): Promise<vo
   await docker.createNetwork({ Name: id.network, Options: { isolate: 'true' }, Labels: { [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [ISOLATED_LABEL]: 'true' } });
 }
 
+/**
+ * The deployment's own networks (`networks:` of the file other than `default`): created isolated
+ * like the vendor's, labelled with the exact vendor, project and deployment; one of that name
+ * that is not exactly this deployment's is refused, never joined.
+ */
+async function ensureDeploymentNetworks(docker: Docker, id: DeploymentIdentity, compose: ComposeFile): Promise<void> {
+  for (const [name, def] of Object.entries(compose.networks ?? {})) {
+    if (name === 'default') continue;
+    const engineName = engineNetworkName(id.vendor, id.project, id.network, name);
+    const existing = (await docker.listNetworks({ filters: { name: [engineName] } })).find((n) => n.Name === engineName);
+    if (existing) {
+      if (existing.Labels?.[ISOLATED_LABEL] !== 'true' || !ownedBy(id, existing.Labels)) {
+        throw new DeployError(`engine network ${engineName} (networks.${name}) exists but is not this deployment's isolated network; refusing to join it (podman network rm ${engineName} if it is left over)`);
+      }
+      continue;
+    }
+    const userLabels = def && typeof def === 'object' && def.labels && typeof def.labels === 'object' && !Array.isArray(def.labels) ? def.labels as Record<string, string> : {};
+    await docker.createNetwork({
+      Name: engineName, Options: { isolate: 'true' }, Internal: Boolean(def && typeof def === 'object' && def.internal === true),
+      Labels: {
+        ...Object.fromEntries(Object.entries(userLabels).filter(([k]) => !k.startsWith('org.bulkhead.')).map(([k, v]) => [k, String(v)])),
+        [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [LABEL.deployment]: id.deployment, [LABEL.projectName]: id.project, [ISOLATED_LABEL]: 'true',
+        'com.docker.compose.network': name,
+      },
+    });
+  }
+}
+
 /** File-based secrets and configs, copied read-only (0400, never world-readable) into the project dir. */
 function fileMounts(ctx: DeployContext, service: Record<string, unknown>): string[] {
   const binds: string[] = [];
@@ -134,14 +164,18 @@ function fileMounts(ctx: DeployContext, service: Record<string, unknown>): strin
       const source = typeof ref === 'string' ? ref : ref.source;
       const decl = ctx.compose[kind]?.[source];
       if (!decl?.file) throw new DeployError(`${kind} ${quoteValue(source)} must be declared with a file shipped in the package`);
-      const from = path.resolve(ctx.sourceDir, decl.file);
-      const rel = path.relative(ctx.sourceDir, from);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) throw new DeployError(`${kind} ${quoteValue(source)}: file ${decl.file} is outside the package`);
+      // Read from the package through no link (a symlink to /etc/shadow in a package is refused, not copied).
+      let bytes: Buffer;
+      try {
+        bytes = packageFilesAt(ctx.sourceDir, 2 * 1024 * 1024).bytes(decl.file, '.');
+      } catch (err) {
+        if (err instanceof PackageFileError) throw new DeployError(`${kind} ${quoteValue(source)}: ${err.message}`);
+        throw err;
+      }
       const copy = path.join(ctx.secretsDir, kind, source);
       fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o700 });
       fs.rmSync(copy, { force: true });
-      fs.copyFileSync(from, copy);
-      fs.chmodSync(copy, 0o400);
+      fs.writeFileSync(copy, bytes, { mode: 0o400, flag: 'wx' });
       const target = typeof ref === 'object' && ref.target ? ref.target : kind === 'secrets' ? `/run/secrets/${source}` : `/${source}`;
       binds.push(`${copy}:${target.startsWith('/') ? target : `/run/secrets/${target}`}:ro`);
     }
@@ -154,6 +188,7 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
   const say = ctx.onEvent ?? (() => undefined);
   const order = startOrder(compose.services);
   await ensureNetwork(docker, identity);
+  await ensureDeploymentNetworks(docker, identity, compose);
   const volumeName = (v: string) => `bh-${identity.deployment}-${v}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
   // Declared and anonymous volumes alike are made here, labelled, so that down removes them (engine-volumes.ts).
   for (const v of [...Object.keys(compose.volumes ?? {}), ...anonymousVolumeKeys(ctx.enforced)]) {
@@ -299,6 +334,11 @@ export async function composeDown(docker: Docker, identity: DeploymentIdentity, 
   for (const c of owned) {
     await docker.getContainer(c.Id).remove({ force: true });
     removed.push(c.Labels[LABEL.service] ?? c.Names[0]!);
+  }
+  // The deployment's own networks go with its containers (the vendor's network stays for its other deployments).
+  const networks = await docker.listNetworks({ filters: { label: [`${LABEL.deployment}=${identity.deployment}`] } });
+  for (const n of networks) {
+    if (ownedBy(identity, n.Labels)) await docker.getNetwork(n.Id).remove().catch(() => undefined);
   }
   if (options.volumes === false) return removed;
   const volumes = await docker.listVolumes({ filters: { label: [`${LABEL.deployment}=${identity.deployment}`] } });

@@ -7,8 +7,11 @@
 import type { ErrorObject } from 'ajv';
 import { castToSchemaTypes } from './compose-value-types.js';
 import { composeSchemaValidator, schemaErrorText } from './compose-schema.js';
-import { interpolateDocument } from './compose-interpolation.js';
-import { mergeCompose, tagSets, withoutResets } from './compose-merge.js';
+import { keyValueMap, mergeCompose, tagSets, withoutResets } from './compose-merge.js';
+import { resolveFileReferences, type LoadedFile, type ReferenceContext } from './compose-includes.js';
+import { interpolateDocument, InterpolationError, parseDotEnv } from './compose-interpolation.js';
+import { NO_PACKAGE_FILES, PackageFileError, type PackageFiles } from './package-files.js';
+import path from 'node:path';
 import { dependencyMap, referenceProblems } from './compose-references.js';
 import { ComposeError, problem, type ComposeProblem, type KeyPath } from './compose-problems.js';
 import { parseComposeYaml, YamlProblem, type ComposeTags } from './compose-yaml.js';
@@ -124,17 +127,59 @@ function locateIn(models: readonly FileModel[], path: KeyPath, fallback?: string
  * Every problem of a set of Compose files merged in order (later files override earlier ones).
  * Never throws for anything in the files.
  */
-export function analyzeCompose(sources: readonly ComposeSource[], variables: Readonly<Record<string, string>> = {}): ComposeAnalysis {
+export function analyzeCompose(sources: readonly ComposeSource[], variables: Readonly<Record<string, string>> = {},
+  files: PackageFiles = NO_PACKAGE_FILES): ComposeAnalysis {
   const problems: ComposeProblem[] = [];
   const warnings: string[] = [];
   let merged: Record<string, unknown> | undefined;
   const models: FileModel[] = [];
+  const lineOfFile = new Map<string, (path: KeyPath) => number | undefined>();
+  const report = (at: { file: string; path: KeyPath }, message: string) => {
+    const line = lineOfFile.get(at.file)?.(at.path);
+    problems.push(problem('BH_ERR_COMPOSE_INVALID', at.path, message, { file: at.file, ...(line ? { line } : {}) }));
+  };
+  // Files named by include and extends: read from the package once each, through every per-file stage.
+  const cache = new Map<string, LoadedFile | null>();
+  const ctx: ReferenceContext = {
+    variables,
+    report,
+    load(relative, fromDir, at, vars) {
+      let read: { text: string; path: string };
+      try {
+        read = files.read(relative, fromDir);
+      } catch (err) {
+        if (!(err instanceof PackageFileError)) throw err;
+        report(at, err.message);
+        return undefined;
+      }
+      const key = `${read.path}\u0000${JSON.stringify(vars ?? variables)}`;
+      if (cache.has(key)) return cache.get(key) ?? undefined;
+      const model = loadOne({ name: read.path, text: read.text }, vars ?? variables, problems, warnings);
+      const loaded = model ? { doc: model.doc, tags: model.tags, name: read.path, key: read.path, dir: path.posix.dirname(read.path) } : undefined;
+      if (model) lineOfFile.set(read.path, model.lineOf);
+      cache.set(key, loaded ?? null);
+      return loaded;
+    },
+    envFile(relative, fromDir, at) {
+      try {
+        const read = files.read(relative, fromDir);
+        return parseDotEnv(read.text, read.path, variables);
+      } catch (err) {
+        if (!(err instanceof PackageFileError) && !(err instanceof InterpolationError)) throw err;
+        report(at, err.message);
+        return undefined;
+      }
+    },
+  };
   for (const source of sources) {
     const model = loadOne(source, variables, problems, warnings);
     if (!model) continue;
     models.push(model);
+    lineOfFile.set(source.name, model.lineOf);
+    // -f files share the project directory (the first file's), as docker compose has it.
+    const doc = resolveFileReferences({ doc: model.doc, tags: model.tags, name: source.name, key: path.posix.basename(source.name.replace(/\\/g, '/')), dir: '.' }, ctx);
     const tags = tagSets(model.tags);
-    merged = merged === undefined ? withoutResets(model.doc, tags) as Record<string, unknown> : mergeCompose(merged, model.doc, tags) as Record<string, unknown>;
+    merged = merged === undefined ? withoutResets(doc, tags) as Record<string, unknown> : mergeCompose(merged, doc, tags) as Record<string, unknown>;
   }
   const doc = merged ?? {};
   const { version: _ignored, ...rest } = doc;
@@ -144,13 +189,46 @@ export function analyzeCompose(sources: readonly ComposeSource[], variables: Rea
     problems.push(problem('BH_ERR_COMPOSE_INVALID', ['services'], 'at least one service is required', { file: sources[0]?.name }));
   }
   file.services = services;
+  const locate = (path: KeyPath) => locateIn(models, path, sources[0]?.name);
+  for (const p of applyEnvFiles(file, files)) problems.push(problem('BH_ERR_COMPOSE_INVALID', p.path, p.message, locate(p.path)));
   // Services whose own shape is wrong (YAML, types, schema, unknown keys) are not read as typed below.
   const broken = new Set(problems.map((p) => p.service).filter((s): s is string => Boolean(s)));
   // Cross references of every service (compose-references.ts reads defensively; the fuzz test holds it to that).
-  const locate = (path: KeyPath) => locateIn(models, path, sources[0]?.name);
   for (const p of referenceProblems(file, new Set())) problems.push(problem('BH_ERR_COMPOSE_INVALID', p.path, p.message, locate(p.path)));
   const valid = new Set(Object.keys(services).filter((s) => !broken.has(s)));
   return { file, problems, warnings, valid, locate };
+}
+
+/**
+ * Each service's env_file entries (paths relative to the project directory, read from the package
+ * only) become its environment, under what `environment:` sets; `required: false` files may be missing.
+ */
+function applyEnvFiles(file: ComposeFile, files: PackageFiles): { path: KeyPath; message: string }[] {
+  const problems: { path: KeyPath; message: string }[] = [];
+  for (const [name, svc] of Object.entries(file.services)) {
+    if (!svc || typeof svc !== 'object' || !('env_file' in svc)) continue;
+    const entries = typeof svc.env_file === 'string' ? [svc.env_file] : Array.isArray(svc.env_file) ? svc.env_file : [];
+    let env: Record<string, unknown> = {};
+    entries.forEach((entry, i) => {
+      const at = ['services', name, 'env_file', ...(typeof svc.env_file === 'string' ? [] : [i])];
+      const e = typeof entry === 'string' ? { path: entry, required: true } : entry && typeof entry === 'object' ? entry as { path?: unknown; required?: unknown } : {};
+      if (typeof e.path !== 'string') return;
+      try {
+        const read = files.read(e.path, '.');
+        env = { ...env, ...parseDotEnv(read.text, read.path) };
+      } catch (err) {
+        if (err instanceof PackageFileError) {
+          if (e.required === false && /does not exist/.test(err.message)) return;
+          problems.push({ path: at, message: err.message });
+        } else if (err instanceof InterpolationError) {
+          problems.push({ path: at, message: err.message });
+        } else throw err;
+      }
+    });
+    const { env_file: _read, ...rest } = svc;
+    file.services[name] = { ...rest, environment: { ...env, ...keyValueMap(svc.environment) } };
+  }
+  return problems;
 }
 
 /** One file as text: the merged model, or a ComposeError listing every problem. */

@@ -12,6 +12,7 @@ import { problem, type ComposeProblem, type KeyPath } from './compose-problems.j
 import { applyContainerPolicy, RULE_KEYS, type EnforcedService, type VendorContainerPolicy, type Violation } from './container-policy.js';
 import type { DeploymentIdentity } from './container-spec.js';
 import { withParameterEnvironment } from './package-deployment.js';
+import { NO_PACKAGE_FILES, packageFilesAt, type PackageFiles } from './package-files.js';
 
 export interface ComposePlanInput {
   /** The Compose files, in merge order (later ones override earlier ones). */
@@ -84,7 +85,7 @@ export function planCompose(input: ComposePlanInput): ComposePlan & { sourceDir:
   }
   const { variables, problems: envProblems } = variablesWithDotEnv(env, input.variables ?? {});
   problems.push(...envProblems);
-  const plan = planComposeSources(sources, { ...input, variables }, path.basename(sourceDir));
+  const plan = planComposeSources(sources, { ...input, variables }, path.basename(sourceDir), packageFilesAt(sourceDir));
   return { ...plan, sourceDir, problems: [...problems, ...plan.problems], services: problems.length ? [] : plan.services };
 }
 
@@ -107,10 +108,11 @@ export function variablesWithDotEnv(env: { name: string; text: string } | undefi
  * The plan of Compose texts already read (planCompose reads the files and .env, then calls this);
  * `directoryName` names the project when neither -p nor `name:` does.
  */
-export function planComposeSources(sources: readonly ComposeSource[], input: Omit<ComposePlanInput, 'files' | 'envFile'>, directoryName: string): ComposePlan {
+export function planComposeSources(sources: readonly ComposeSource[], input: Omit<ComposePlanInput, 'files' | 'envFile'>, directoryName: string,
+  files: PackageFiles = NO_PACKAGE_FILES): ComposePlan {
   const problems: ComposeProblem[] = [];
   const first = sources[0]?.name ?? 'compose.yaml';
-  const analysis = analyzeCompose(sources, input.variables ?? {});
+  const analysis = analyzeCompose(sources, input.variables ?? {}, files);
   problems.push(...analysis.problems);
   let file = analysis.file;
   try {

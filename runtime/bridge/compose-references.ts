@@ -91,6 +91,14 @@ export function referenceProblems(file: ComposeFile, broken: ReadonlySet<string>
       if (d.count !== undefined && d.count !== 'all' && !(Number.isInteger(d.count) && (d.count as number) > 0)) invalid([...at, 'count'], `count ${JSON.stringify(d.count)} is not a positive integer or "all"`);
     });
   }
+  const containerNames = new Map<string, string>();
+  for (const [name, svc] of Object.entries(services)) {
+    const cn = isObj(svc) ? svc.container_name : undefined;
+    if (typeof cn !== 'string') continue;
+    const other = containerNames.get(cn);
+    if (other) invalid(['services', name, 'container_name'], `container_name ${JSON.stringify(cn)} is also ${other}'s; each must be unique`);
+    else containerNames.set(cn, name);
+  }
   const cycle = dependencyCycle(Object.fromEntries(Object.entries(services).filter(([n, s]) => !broken.has(n) && isObj(s))));
   if (cycle) invalid(['services', cycle[0]!, 'depends_on'], `dependency cycle: ${cycle.join(' -> ')}`);
   return out;

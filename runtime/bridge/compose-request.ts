@@ -18,6 +18,7 @@ import type { EnforcedService, VendorContainerPolicy, Violation } from './contai
 import type { DeploymentIdentity } from './container-spec.js';
 import { composeComponent, PackageDeploymentError } from './package-deployment.js';
 import { containerPolicyFor } from './vendor-policy.js';
+import { packageFilesAt } from './package-files.js';
 
 /** A Compose file sent as text (`-f FILE --vendor NAME`). */
 export interface ComposeFileSource {
@@ -138,7 +139,7 @@ export function prepareCompose(request: ComposeRequest, device: DeviceForCompose
   const sources = [{ name: file, text }, ...(request.overrides ?? [])];
   const plan = planComposeSources(sources, {
     vendor, policy, variables: withEnv.variables, profiles: request.profiles, parameterEnvironment: parameterEnv, project, app: request.app,
-  }, directoryName);
+  }, directoryName, packageFilesAt(sourceDir!));
   const problems = [...withEnv.problems, ...plan.problems];
   return {
     loaded: { file: plan.file, warnings: plan.warnings }, problems, files: sources.map((s) => s.name), policy, violations: plan.violations,

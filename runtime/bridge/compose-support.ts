@@ -4,17 +4,24 @@
 // refused there with the rule that forbids them.
 import type { KeyPath } from './compose-problems.js';
 
-const TOP_LEVEL = new Set(['name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'version']);
+const TOP_LEVEL = new Set(['name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'version', 'include']);
 
 /** Service keys the bridge implements, or hands to the isolation policy to judge. */
 export const SUPPORTED_SERVICE_KEYS = new Set([
   'image', 'command', 'entrypoint', 'environment', 'ports', 'expose', 'depends_on', 'healthcheck', 'restart',
   'deploy', 'mem_limit', 'cpus', 'pids_limit', 'read_only', 'cap_add', 'cap_drop', 'security_opt', 'labels',
   'profiles', 'networks', 'volumes', 'secrets', 'configs', 'working_dir', 'user', 'hostname', 'stop_signal',
-  'stop_grace_period', 'tmpfs', 'init', 'tty', 'stdin_open',
+  'stop_grace_period', 'tmpfs', 'init', 'tty', 'stdin_open', 'container_name', 'env_file', 'extends', 'platform',
+  // Judged by the isolation policy and capped or refused rule by rule (container-runtime-policy.ts):
+  'extra_hosts', 'logging', 'ulimits', 'sysctls',
   // Judged (and refused) by the isolation policy with a rule-specific message:
   'privileged', 'network_mode', 'pid', 'ipc', 'userns_mode', 'devices',
 ]);
+
+/** Options of a deployment network; `external` is judged by the isolation policy. */
+const NETWORK_KEYS = new Set(['driver', 'internal', 'labels', 'external']);
+/** What a service may say about a network it joins. */
+const SERVICE_NETWORK_KEYS = new Set(['aliases']);
 
 const NESTED: Record<string, Set<string>> = {
   deploy: new Set(['resources', 'restart_policy']),
@@ -39,8 +46,14 @@ export function unsupportedKeys(doc: Record<string, unknown>): { path: KeyPath; 
     if (!key.startsWith('x-') && !TOP_LEVEL.has(key)) no([key]);
   }
   if (isObj(doc.networks)) {
-    for (const name of Object.keys(doc.networks)) {
-      if (name !== 'default') no(['networks', name], "custom networks are not supported; a vendor's services share one isolated network");
+    for (const [name, def] of Object.entries(doc.networks)) {
+      for (const [key, value] of Object.entries(isObj(def) ? def : {})) {
+        if (key.startsWith('x-')) continue;
+        if (name === 'default') no(['networks', name, key], "the default network is the vendor's own isolated network; it takes no options");
+        else if (key === 'name') no(['networks', name, key], "engine network names are made from the vendor's identity (two vendors' networks never share one); drop name:");
+        else if (key === 'driver' && value !== 'bridge') no(['networks', name, key], `driver ${JSON.stringify(value)}: deployment networks are isolated bridge networks`);
+        else if (!NETWORK_KEYS.has(key)) no(['networks', name, key]);
+      }
     }
   }
   if (isObj(doc.volumes)) {
@@ -72,10 +85,12 @@ export function unsupportedKeys(doc: Record<string, unknown>): { path: KeyPath; 
         if (!allowed.has(key) && !key.startsWith('x-')) no(['services', name, ...where.split('.'), key]);
       }
     }
-    const nets = svc.networks;
-    const netNames = Array.isArray(nets) ? nets.map(String) : isObj(nets) ? Object.keys(nets) : [];
-    for (const n of netNames) {
-      if (n !== 'default') no(['services', name, 'networks', n], "custom networks are not supported; a vendor's services share one isolated network");
+    if (isObj(svc.networks)) {
+      for (const [net, opts] of Object.entries(svc.networks)) {
+        for (const key of Object.keys(isObj(opts) ? opts : {})) {
+          if (!SERVICE_NETWORK_KEYS.has(key) && !key.startsWith('x-')) no(['services', name, 'networks', net, key]);
+        }
+      }
     }
     if (Array.isArray(svc.volumes)) {
       svc.volumes.forEach((m, i) => {

@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { ComposeFile } from './compose-file.js';
 import { parseMount as parseMountItem, type Mount } from './compose-mounts.js';
 import { parsePorts, type PortMapping } from './compose-ports.js';
+import { DEFAULT_RUNTIME_POLICY, judgeRuntimeOptions, type RuntimeOptions, type RuntimePolicy } from './container-runtime-policy.js';
+import { serviceNetworks, type ServiceNetwork } from './compose-networks.js';
 import { quoteValue } from '../../packages/quote-value.js';
 
 export interface VendorContainerPolicy {
@@ -24,12 +26,14 @@ export interface VendorContainerPolicy {
   images: string[];
   /** Engine storage the vendor's loaded images may take. */
   imageStorageBytes: number;
+  /** extra_hosts, logging, ulimits, sysctls (container-runtime-policy.ts). */
+  runtime: RuntimePolicy;
 }
 
 export function defaultVendorPolicy(dataRoot: string): VendorContainerPolicy {
   return {
     dataRoot, ports: { from: 0, to: -1 }, addresses: ['127.0.0.1'], capAdd: [],
-    limits: { memoryBytes: 256 * 1024 * 1024, nanoCpus: 1e9, pids: 256 }, requireImageDigest: false,
+    limits: { memoryBytes: 256 * 1024 * 1024, nanoCpus: 1e9, pids: 256 }, requireImageDigest: false, runtime: DEFAULT_RUNTIME_POLICY,
     images: [], imageStorageBytes: 1024 ** 3,
   };
 }
@@ -57,6 +61,10 @@ export interface EnforcedService {
   mounts: Mount[];
   /** Adjustments the policy made (a limit capped or defaulted), reported, not refused. */
   adjustments: string[];
+  /** extra_hosts, log config, ulimits, sysctls, platform as the engine gets them. */
+  runtime: RuntimeOptions;
+  /** The networks the service joins (by their names in the file) with its DNS names on each. */
+  networks: ServiceNetwork[];
 }
 
 const ENGINE_SOCKETS = /(^|\/)(docker|podman|containerd)\.sock$|^\/run\/(docker|podman|containerd)(\/|$)|^\/var\/run\/(docker|podman|containerd)(\/|$)/;
@@ -168,6 +176,18 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     });
 
     const adjustments: string[] = [];
+    const runtime = judgeRuntimeOptions(s, policy.runtime ?? DEFAULT_RUNTIME_POLICY, refuse, (m) => adjustments.push(m));
+    // A network outside the deployment (external: true) would be shared with whoever else joins it.
+    const fileNetworks = (compose.networks ?? {}) as Record<string, { external?: unknown } | null>;
+    const networks = serviceNetworks(s);
+    for (const n of networks) {
+      if (fileNetworks[n.name]?.external) refuse('external-network', `networks.${n.name} is external: a network outside this deployment could be shared with other vendors' containers; declare it in the file instead`, 'networks');
+    }
+    // container_name: the engine's name is the vendor's (derived, never shared); the written name is the service's DNS name.
+    if (typeof s.container_name === 'string') {
+      for (const n of networks) if (!n.aliases.includes(s.container_name)) n.aliases.push(s.container_name);
+      adjustments.push(`container_name ${s.container_name} is its DNS name on the deployment's networks; the engine name stays the deployment's own`);
+    }
     const limits = ((s.deploy as { resources?: { limits?: Record<string, unknown> } } | undefined)?.resources?.limits) ?? {};
     const declaredMemory = parseComposeBytes(limits.memory ?? s.mem_limit);
     if (declaredMemory !== undefined && Number.isNaN(declaredMemory)) refuse('memory', `memory limit ${quoteValue(String(limits.memory ?? s.mem_limit))} is not a size`);
@@ -192,7 +212,7 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
 
     services.push({
       name, image: image ?? '', capAdd: capAdd.filter((c) => allowed.has(c)), capDrop: ['ALL'],
-      securityOpt: ['no-new-privileges'], memoryBytes, nanoCpus, pids, ports, mounts, adjustments,
+      securityOpt: ['no-new-privileges'], memoryBytes, nanoCpus, pids, ports, mounts, adjustments, runtime, networks,
     });
   }
   return { violations, services: violations.length ? [] : services };

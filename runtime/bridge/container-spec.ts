@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import type { VendorId } from '../../packages/trust/vendor-id.js';
 import type { EnforcedService } from './container-policy.js';
 import { shellWords } from './shell-words.js';
+import { engineNetworkName } from './compose-networks.js';
 
 export const LABEL = {
   managed: 'org.bulkhead.managed',
@@ -101,6 +102,10 @@ export function containerCreateOptions(
   for (const t of (Array.isArray(service.tmpfs) ? service.tmpfs : service.tmpfs ? [service.tmpfs] : []) as string[]) tmpfs[t] = '';
   const hc = service.healthcheck as { test?: string | string[]; interval?: string; timeout?: string; retries?: number; start_period?: string; start_interval?: string; disable?: boolean } | undefined;
   const words = (v: unknown) => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : shellWords(String(v)));
+  const rt = enforced.runtime ?? { extraHosts: [], ulimits: [], sysctls: {} };
+  // Each network the service joins, under the engine name derived for it, with the service's DNS names there.
+  const endpoints: [string, { Aliases: string[] }][] = (enforced.networks?.length ? enforced.networks : [{ name: 'default', aliases: [] }])
+    .map((n) => [engineNetworkName(id.vendor, id.project, id.network, n.name), { Aliases: [enforced.name, ...n.aliases.filter((a) => a !== enforced.name)] }]);
   const body: Docker.ContainerCreateOptions = {
     name,
     Image: enforced.image,
@@ -140,9 +145,15 @@ export function containerCreateOptions(
       Binds: binds,
       Tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
       RestartPolicy: restartPolicy(service.restart),
-      NetworkMode: service.network_mode === 'none' ? 'none' : id.network,
+      NetworkMode: service.network_mode === 'none' ? 'none' : endpoints[0]![0],
+      // Only what the file sets, so a deployment written before these keys keeps its spec hash.
+      ...(rt.extraHosts.length ? { ExtraHosts: rt.extraHosts } : {}),
+      ...(rt.logConfig ? { LogConfig: rt.logConfig } : {}),
+      ...(rt.ulimits.length ? { Ulimits: rt.ulimits } : {}),
+      ...(Object.keys(rt.sysctls).length ? { Sysctls: rt.sysctls } : {}),
     },
-    NetworkingConfig: service.network_mode === 'none' ? undefined : { EndpointsConfig: { [id.network]: { Aliases: [enforced.name] } } },
+    NetworkingConfig: service.network_mode === 'none' ? undefined : { EndpointsConfig: Object.fromEntries(endpoints) },
+    ...(rt.platform ? { platform: rt.platform } : {}),
   };
   const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32);
   body.Labels![LABEL.specHash] = hash;

@@ -12,6 +12,10 @@ export function containerPolicyFor(vendor: VendorId, device: DevicePolicy, dataD
   const base = defaultVendorPolicy(vendorDataRoot(vendor, device, dataDir));
   const memory = entry.limits?.memory ? /^(\d+)(Ki|Mi|Gi)$/.exec(entry.limits.memory) : null;
   const imageStorage = entry.imageStorage ? /^(\d+)(Ki|Mi|Gi)$/.exec(entry.imageStorage) : null;
+  const bytes = (text: string | undefined) => {
+    const m = text ? /^(\d+)(Ki|Mi|Gi)$/.exec(text) : null;
+    return m ? Number(m[1]) * UNITS[m[2]!]! : undefined;
+  };
   return {
     ...base,
     ports: entry.ports ?? base.ports,
@@ -24,6 +28,15 @@ export function containerPolicyFor(vendor: VendorId, device: DevicePolicy, dataD
       memoryBytes: memory ? Number(memory[1]) * UNITS[memory[2]!]! : base.limits.memoryBytes,
       nanoCpus: entry.limits?.cpus ? Math.round(entry.limits.cpus * 1e9) : base.limits.nanoCpus,
       pids: entry.limits?.pids ?? base.limits.pids,
+    },
+    runtime: {
+      sysctls: entry.sysctls ?? base.runtime.sysctls,
+      ulimits: entry.ulimits ?? base.runtime.ulimits,
+      log: {
+        maxSizeBytes: bytes(entry.logs?.maxSize) ?? base.runtime.log.maxSizeBytes,
+        maxFiles: entry.logs?.maxFiles ?? base.runtime.log.maxFiles,
+      },
+      extraHostsProtected: entry.extraHostsProtected ?? base.runtime.extraHostsProtected,
     },
   };
 }

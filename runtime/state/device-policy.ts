@@ -21,6 +21,10 @@ export interface VendorPolicyEntry {
   requireImageDigest?: boolean;
   images?: string[];
   imageStorage?: string;
+  sysctls?: string[];
+  ulimits?: Record<string, number>;
+  logs?: { maxSize?: string; maxFiles?: number };
+  extraHostsProtected?: boolean;
   wasm?: VendorWasmPolicy;
 }
 

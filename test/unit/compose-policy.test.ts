@@ -111,13 +111,16 @@ volumes:
   assert.equal(web.mounts[0], { type: 'bind', source: `${root}/deployments/app/data`, target: '/data', readOnly: false });
 });
 
-test('custom networks and non-file secrets are errors, not silently dropped', () => {
+test('network options the bridge cannot honour, non-file secrets and volume drivers are errors naming the key', () => {
   const p = problems(`services:
   web:
     image: busybox
-    networks: [backend]
+    networks:
+      backend: { ipv4_address: 10.1.2.3 }
 networks:
-  backend: {}
+  backend:
+    name: shared-with-everyone
+    driver: macvlan
 secrets:
   token:
     environment: TOKEN
@@ -125,11 +128,33 @@ volumes:
   data:
     driver: nfs
 `);
-  assert.ok(p.some((x) => x.startsWith('networks.backend: custom networks are not supported')), p.join('\n'));
-  assert.ok(p.some((x) => x.startsWith('services.web.networks.backend: custom networks are not supported')), p.join('\n'));
+  assert.ok(p.some((x) => x.startsWith("networks.backend.name: engine network names are made from the vendor's identity")), p.join('\n'));
+  assert.ok(p.some((x) => x.startsWith('networks.backend.driver: driver "macvlan"')), p.join('\n'));
+  assert.ok(p.includes('services.web.networks.backend.ipv4_address: not supported by the Bulkhead container bridge'), p.join('\n'));
   assert.ok(p.includes('secrets.token: only file-based secrets shipped in the package are supported'), p.join('\n'));
   assert.ok(p.some((x) => x.startsWith('volumes.data.driver: not supported')), p.join('\n'));
-  assert.ok(p.includes('secrets.token: only file-based secrets shipped in the package are supported'), p.join('\n'));
+});
+
+test('an external network is refused by the isolation policy; custom networks join with the service and container names', () => {
+  const { file } = loadComposeText(`services:
+  db:
+    image: busybox
+    container_name: db
+    networks:
+      backend: { aliases: [database] }
+  web:
+    image: busybox
+    networks: [frontend, shared]
+networks:
+  backend: {}
+  frontend: {}
+  shared: { external: true }
+`, 'compose.yaml');
+  const { violations } = applyContainerPolicy(file, policy, root);
+  assert.equal(violations.map((v) => [v.service, v.rule]), [['web', 'external-network']]);
+  const ok = applyContainerPolicy({ ...file, services: { db: file.services.db! } }, policy, root);
+  assert.equal(ok.services[0]!.networks, [{ name: 'backend', aliases: ['database', 'db'] }]);
+  assert.ok(ok.services[0]!.adjustments.some((a) => /container_name db is its DNS name/.test(a)));
 });
 
 test('profiles: inactive services are left out; depending on one is an error', () => {
