@@ -134,9 +134,10 @@ export function analyzeCompose(sources: readonly ComposeSource[], variables: Rea
   let merged: Record<string, unknown> | undefined;
   const models: FileModel[] = [];
   const lineOfFile = new Map<string, (path: KeyPath) => number | undefined>();
-  const report = (at: { file: string; path: KeyPath }, message: string) => {
+  const report = (at: { file: string; path: KeyPath }, message: string, confinement = false) => {
     const line = lineOfFile.get(at.file)?.(at.path);
-    problems.push(problem('BH_ERR_COMPOSE_INVALID', at.path, message, { file: at.file, ...(line ? { line } : {}) }));
+    // A path out of the package is refused by an isolation rule; a missing or malformed file is bad input.
+    problems.push(problem(confinement ? 'BH_ERR_POLICY' : 'BH_ERR_COMPOSE_INVALID', at.path, message, { file: at.file, ...(line ? { line } : {}), ...(confinement ? { rule: 'package-path' } : {}) }));
   };
   // Files named by include and extends: read from the package once each, through every per-file stage.
   const cache = new Map<string, LoadedFile | null>();
@@ -149,7 +150,7 @@ export function analyzeCompose(sources: readonly ComposeSource[], variables: Rea
         read = files.read(relative, fromDir);
       } catch (err) {
         if (!(err instanceof PackageFileError)) throw err;
-        report(at, err.message);
+        report(at, err.message, err.confinement);
         return undefined;
       }
       const key = `${read.path}\u0000${JSON.stringify(vars ?? variables)}`;
@@ -166,7 +167,7 @@ export function analyzeCompose(sources: readonly ComposeSource[], variables: Rea
         return parseDotEnv(read.text, read.path, variables);
       } catch (err) {
         if (!(err instanceof PackageFileError) && !(err instanceof InterpolationError)) throw err;
-        report(at, err.message);
+        report(at, err.message, err instanceof PackageFileError && err.confinement);
         return undefined;
       }
     },
@@ -190,7 +191,9 @@ export function analyzeCompose(sources: readonly ComposeSource[], variables: Rea
   }
   file.services = services;
   const locate = (path: KeyPath) => locateIn(models, path, sources[0]?.name);
-  for (const p of applyEnvFiles(file, files)) problems.push(problem('BH_ERR_COMPOSE_INVALID', p.path, p.message, locate(p.path)));
+  for (const p of applyEnvFiles(file, files)) {
+    problems.push(problem(p.confinement ? 'BH_ERR_POLICY' : 'BH_ERR_COMPOSE_INVALID', p.path, p.message, { ...locate(p.path), ...(p.confinement ? { rule: 'package-path' } : {}) }));
+  }
   // Services whose own shape is wrong (YAML, types, schema, unknown keys) are not read as typed below.
   const broken = new Set(problems.map((p) => p.service).filter((s): s is string => Boolean(s)));
   // Cross references of every service (compose-references.ts reads defensively; the fuzz test holds it to that).
@@ -203,8 +206,8 @@ export function analyzeCompose(sources: readonly ComposeSource[], variables: Rea
  * Each service's env_file entries (paths relative to the project directory, read from the package
  * only) become its environment, under what `environment:` sets; `required: false` files may be missing.
  */
-function applyEnvFiles(file: ComposeFile, files: PackageFiles): { path: KeyPath; message: string }[] {
-  const problems: { path: KeyPath; message: string }[] = [];
+function applyEnvFiles(file: ComposeFile, files: PackageFiles): { path: KeyPath; message: string; confinement?: boolean }[] {
+  const problems: { path: KeyPath; message: string; confinement?: boolean }[] = [];
   for (const [name, svc] of Object.entries(file.services)) {
     if (!svc || typeof svc !== 'object' || !('env_file' in svc)) continue;
     const entries = typeof svc.env_file === 'string' ? [svc.env_file] : Array.isArray(svc.env_file) ? svc.env_file : [];
@@ -219,7 +222,7 @@ function applyEnvFiles(file: ComposeFile, files: PackageFiles): { path: KeyPath;
       } catch (err) {
         if (err instanceof PackageFileError) {
           if (e.required === false && /does not exist/.test(err.message)) return;
-          problems.push({ path: at, message: err.message });
+          problems.push({ path: at, message: err.message, confinement: err.confinement });
         } else if (err instanceof InterpolationError) {
           problems.push({ path: at, message: err.message });
         } else throw err;

@@ -24,7 +24,7 @@ export interface ReferenceContext {
   load(relative: string, fromDir: string, at: { file: string; path: KeyPath }, variables?: Readonly<Record<string, string>>): LoadedFile | undefined;
   /** Reads an env file for an include's variables; undefined (its problem reported) when it cannot be. */
   envFile(relative: string, fromDir: string, at: { file: string; path: KeyPath }): Record<string, string> | undefined;
-  report(at: { file: string; path: KeyPath }, message: string): void;
+  report(at: { file: string; path: KeyPath }, message: string, confinement?: boolean): void;
   variables: Readonly<Record<string, string>>;
 }
 

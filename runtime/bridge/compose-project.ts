@@ -12,6 +12,7 @@ import { problem, type ComposeProblem, type KeyPath } from './compose-problems.j
 import { applyContainerPolicy, RULE_KEYS, type EnforcedService, type VendorContainerPolicy, type Violation } from './container-policy.js';
 import type { DeploymentIdentity } from './container-spec.js';
 import { withParameterEnvironment } from './package-deployment.js';
+import { cycleProblem } from './compose-references.js';
 import { NO_PACKAGE_FILES, packageFilesAt, type PackageFiles } from './package-files.js';
 
 export interface ComposePlanInput {
@@ -121,6 +122,9 @@ export function planComposeSources(sources: readonly ComposeSource[], input: Omi
     if (!(err instanceof ComposeError)) throw err;
     if (!problems.length) problems.push(...err.issues);
   }
+  // Cycles among the services that run: profiles can leave one out (as docker compose decides it).
+  const cycle = cycleProblem(file.services);
+  if (cycle) problems.push(problem('BH_ERR_COMPOSE_INVALID', cycle.path, cycle.message, analysis.locate(cycle.path)));
   file = withParameterEnvironment(file, { ...input.parameterEnvironment });
   const project = input.project ?? file.name ?? projectNameFrom(directoryName);
   const projectDir = path.join(input.policy.dataRoot, 'deployments', project);

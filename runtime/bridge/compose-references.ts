@@ -47,6 +47,12 @@ function names(value: unknown): string[] {
   return isObj(value) ? Object.keys(value) : [];
 }
 
+/** A dependency cycle among the services that run (after profiles), as a problem. */
+export function cycleProblem(services: Record<string, unknown>): { path: KeyPath; message: string } | undefined {
+  const cycle = dependencyCycle(Object.fromEntries(Object.entries(services).filter(([, s]) => isObj(s))) as Record<string, Record<string, unknown>>);
+  return cycle ? { path: ['services', cycle[0]!, 'depends_on'], message: `dependency cycle: ${cycle.join(' -> ')}` } : undefined;
+}
+
 export function referenceProblems(file: ComposeFile, broken: ReadonlySet<string>): { path: KeyPath; message: string }[] {
   const out: { path: KeyPath; message: string }[] = [];
   const invalid = (path: KeyPath, message: string) => out.push({ path, message });
@@ -99,7 +105,5 @@ export function referenceProblems(file: ComposeFile, broken: ReadonlySet<string>
     if (other) invalid(['services', name, 'container_name'], `container_name ${JSON.stringify(cn)} is also ${other}'s; each must be unique`);
     else containerNames.set(cn, name);
   }
-  const cycle = dependencyCycle(Object.fromEntries(Object.entries(services).filter(([n, s]) => !broken.has(n) && isObj(s))));
-  if (cycle) invalid(['services', cycle[0]!, 'depends_on'], `dependency cycle: ${cycle.join(' -> ')}`);
   return out;
 }

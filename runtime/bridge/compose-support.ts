@@ -19,9 +19,9 @@ export const SUPPORTED_SERVICE_KEYS = new Set([
 ]);
 
 /** Options of a deployment network; `external` is judged by the isolation policy. */
-const NETWORK_KEYS = new Set(['driver', 'internal', 'labels', 'external']);
+const NETWORK_KEYS = new Set(['driver', 'internal', 'labels', 'external', 'ipam']);
 /** What a service may say about a network it joins. */
-const SERVICE_NETWORK_KEYS = new Set(['aliases']);
+const SERVICE_NETWORK_KEYS = new Set(['aliases', 'ipv4_address', 'ipv6_address']);
 
 const NESTED: Record<string, Set<string>> = {
   deploy: new Set(['resources', 'restart_policy']),

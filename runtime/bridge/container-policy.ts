@@ -180,7 +180,12 @@ export function applyContainerPolicy(compose: ComposeFile, policy: VendorContain
     // A network outside the deployment (external: true) would be shared with whoever else joins it.
     const fileNetworks = (compose.networks ?? {}) as Record<string, { external?: unknown } | null>;
     const networks = serviceNetworks(s);
+    const serviceNets = (s.networks && typeof s.networks === 'object' && !Array.isArray(s.networks) ? s.networks : {}) as Record<string, { ipv4_address?: unknown; ipv6_address?: unknown } | null>;
     for (const n of networks) {
+      // A vendor-chosen subnet can overlap the plant network the device routes to, or another vendor's network.
+      if ((fileNetworks[n.name] as { ipam?: unknown } | null | undefined)?.ipam) refuse('network-subnet', `networks.${n.name} fixes its own subnet (ipam), which could overlap the plant network or another vendor's; let the engine choose it`, 'networks');
+      const addr = serviceNets[n.name];
+      if (addr?.ipv4_address !== undefined || addr?.ipv6_address !== undefined) refuse('network-subnet', `a fixed address on networks.${n.name} needs a fixed subnet; reach the service by its name instead`, 'networks');
       if (fileNetworks[n.name]?.external) refuse('external-network', `networks.${n.name} is external: a network outside this deployment could be shared with other vendors' containers; declare it in the file instead`, 'networks');
     }
     // container_name: the engine's name is the vendor's (derived, never shared); the written name is the service's DNS name.

@@ -9,7 +9,13 @@ import { readFileBeneath } from '../../host-apis/capabilities/read-beneath.js';
 /** Compose files and env files are text a person wrote: 1 MiB is far beyond any real one. */
 const MAX_FILE_BYTES = 1024 * 1024;
 
-export class PackageFileError extends Error {}
+/**
+ * `confinement`: the path leaves the package (absolute, above its root, through a symlink): the
+ * isolation rule package-path refuses it; otherwise the file is simply missing or unreadable.
+ */
+export class PackageFileError extends Error {
+  constructor(message: string, readonly confinement = false) { super(message); }
+}
 
 export interface PackageFiles {
   /**
@@ -23,9 +29,9 @@ export interface PackageFiles {
 
 /** Paths as a Compose file writes them, relative to the package root ("./a/../b.env" from "sub" -> "sub/b.env"). */
 export function packagePath(relative: string, fromDir: string): string {
-  if (path.isAbsolute(relative)) throw new PackageFileError(`"${relative}" is an absolute path; name a file inside the package, relative to the Compose file`);
+  if (path.isAbsolute(relative)) throw new PackageFileError(`"${relative}" is an absolute path; name a file inside the package, relative to the Compose file`, true);
   const joined = path.posix.normalize(path.posix.join(fromDir, relative.replace(/\\/g, '/')));
-  if (joined === '..' || joined.startsWith('../')) throw new PackageFileError(`"${relative}" leads outside the package`);
+  if (joined === '..' || joined.startsWith('../')) throw new PackageFileError(`"${relative}" leads outside the package`, true);
   return joined;
 }
 
@@ -39,7 +45,7 @@ export function packageFilesAt(root: string, maxBytes = MAX_FILE_BYTES): Package
       try {
         return readFileBeneath(root, at, maxBytes);
       } catch (err) {
-        if (err instanceof OutsideRootError) throw new PackageFileError(err.message);
+        if (err instanceof OutsideRootError) throw new PackageFileError(err.message, !/is not a regular file|is larger than/.test(err.message));
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') throw new PackageFileError(`"${relative}" does not exist in the package`);
         if (code === 'ENOTDIR' || code === 'EISDIR') throw new PackageFileError(`"${relative}" is not a file`);

@@ -116,7 +116,7 @@ test('network options the bridge cannot honour, non-file secrets and volume driv
   web:
     image: busybox
     networks:
-      backend: { ipv4_address: 10.1.2.3 }
+      backend: { link_local_ips: ["169.254.1.1"] }
 networks:
   backend:
     name: shared-with-everyone
@@ -130,7 +130,7 @@ volumes:
 `);
   assert.ok(p.some((x) => x.startsWith("networks.backend.name: engine network names are made from the vendor's identity")), p.join('\n'));
   assert.ok(p.some((x) => x.startsWith('networks.backend.driver: driver "macvlan"')), p.join('\n'));
-  assert.ok(p.includes('services.web.networks.backend.ipv4_address: not supported by the Bulkhead container bridge'), p.join('\n'));
+  assert.ok(p.includes('services.web.networks.backend.link_local_ips: not supported by the Bulkhead container bridge'), p.join('\n'));
   assert.ok(p.includes('secrets.token: only file-based secrets shipped in the package are supported'), p.join('\n'));
   assert.ok(p.some((x) => x.startsWith('volumes.data.driver: not supported')), p.join('\n'));
 });
