@@ -47,6 +47,8 @@ test('hostile: two vendors with the same network name and container_name neither
   const problem = podmanAvailable();
   if (problem) throw new Error(`this test needs a real Podman engine (.ci/run installs and starts it): ${problem}`);
   ensureBusyboxImage();
+  // Each vendor may run the operator's busybox image (images are per vendor).
+  fs.writeFileSync(path.join(dataDir, 'policy.yaml'), `vendors:\n${VENDORS.map((v) => `  ${v}:\n    images: ["${BUSYBOX_IMAGE}"]\n`).join('')}`);
   const files = Object.fromEntries(VENDORS.map((v) => [v, writeFor(v)]));
   try {
     for (const v of VENDORS) {
