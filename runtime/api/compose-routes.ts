@@ -10,8 +10,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ComposeRequestError, isPlainRelative, prepareCompose, type ComposeRequest, type PreparedCompose } from '../bridge/compose-request.js';
-import { composeCheck, composeDownVerb, composeLogsVerb, composePsVerb, composeUpVerb, ComposeVerbError, isBadComposeInput, problemsRefusal } from '../bridge/compose-verbs.js';
-import { isBadInput } from '../bridge/compose-problems.js';
+import { composeCheck, composeDownVerb, composeLogsVerb, composePsVerb, composeUpVerb, ComposeVerbError, isBadComposeInput } from '../bridge/compose-verbs.js';
 import { loadDevicePolicy } from '../state/device-policy.js';
 import type { ApiContext } from './api-context.js';
 import { assertActsFor } from './api-access.js';
@@ -131,7 +130,7 @@ export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
     app.post<{ Body: ComposeBody }>('/v1/compose/check', {
       bodyLimit: MAX_COMPOSE_BODY, config: { reader: true },
       schema: {
-        ...common, summary: 'every problem of the Compose files for their vendor (the engine is not contacted), as `bulkhead compose check`: policy refusals in a 200; a malformed file is a 400 listing its problems',
+        ...common, summary: 'every problem of the Compose files for their vendor (the engine is not contacted), as `bulkhead compose check`: structural and policy problems alike in `problems`',
         response: {
           200: Type.Object({
             ok: Type.Boolean(), vendor: Type.String(), project: Type.String(), files: Type.Array(Type.String()), warnings: Type.Array(Type.String()),
@@ -140,11 +139,7 @@ export function composeRoutes(ctx: ApiContext): FastifyPluginAsync {
           ...problemResponses(400, 503),
         },
       },
-    }, async (request) => serially(() => withPrepared(request.body, (p) => {
-      const r = composeCheck(p);
-      if (isBadInput(r.problems)) throw problemsRefusal(r.problems, r.violations);
-      return r;
-    })));
+    }, async (request) => serially(() => withPrepared(request.body, (p) => composeCheck(p))));
 
     app.post<{ Body: ComposeBody }>('/v1/compose/up', {
       bodyLimit: MAX_COMPOSE_BODY, config: { vendorScoped: true },

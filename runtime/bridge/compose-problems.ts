@@ -48,6 +48,17 @@ export function isBadInput(problems: readonly ComposeProblem[]): boolean {
   return problems.some((p) => p.code !== 'BH_ERR_POLICY');
 }
 
+/** The text of a refusal for these problems: a header and one located line per problem. */
+export function problemsRefusalText(problems: readonly ComposeProblem[]): string {
+  const header = isBadInput(problems) ? 'the Compose files have problems' : 'refused by the isolation policy';
+  return `${header}:\n${problems.map((p) => `  - ${problemLine(p)}`).join('\n')}`;
+}
+
+/** The code a refusal for these problems carries: the first structural one's, else BH_ERR_POLICY. */
+export function problemsRefusalCode(problems: readonly ComposeProblem[]): ComposeProblemCode {
+  return problems.find((p) => p.code !== 'BH_ERR_POLICY')?.code ?? 'BH_ERR_POLICY';
+}
+
 export class ComposeError extends Error {
   /** `path: message` of each problem, without the file (kept for callers that match on them). */
   readonly problems: string[];

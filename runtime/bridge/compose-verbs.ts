@@ -9,7 +9,7 @@ import { composeDown, composeLogs, composePs, composeUp, DeployError, type Servi
 import type { PreparedCompose } from './compose-request.js';
 import { ComposeRequestError } from './compose-request.js';
 import type { EnforcedService, Violation } from './container-policy.js';
-import { isBadInput, problemLine, type ComposeProblem, type ComposeProblemCode } from './compose-problems.js';
+import { problemsRefusalCode, problemsRefusalText, type ComposeProblem, type ComposeProblemCode } from './compose-problems.js';
 import { connectEngine, EngineError } from './engine-connection.js';
 import { loadVendorImageArchive, releaseUnusedVendorImages, resolveVendorImages } from './vendor-images.js';
 import { BindMountError, deploymentHasContainers, releaseOrphanPins, releasePins } from './bind-mounts.js';
@@ -45,10 +45,7 @@ export function isBadComposeInput(err: ComposeVerbError): boolean {
 
 /** The refusal of files with problems: a header and one located line per problem. */
 export function problemsRefusal(problems: readonly ComposeProblem[], violations: Violation[]): ComposeVerbError {
-  const bad = isBadInput(problems);
-  const code = bad ? problems.find((p) => p.code !== 'BH_ERR_POLICY')!.code : 'BH_ERR_POLICY';
-  const header = bad ? 'the Compose files have problems' : 'refused by the isolation policy';
-  return new ComposeVerbError(code, `${header}:\n${problems.map((p) => `  - ${problemLine(p)}`).join('\n')}`, violations, [...problems]);
+  return new ComposeVerbError(problemsRefusalCode(problems), problemsRefusalText(problems), violations, [...problems]);
 }
 
 /** check: every problem. */

@@ -9,6 +9,7 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { RawBroken, RawUnreachable, unixRequest } from './unix-http.js';
+import type { ComposeProblem } from '../bridge/compose-problems.js';
 
 /** The daemon could not be reached at all (nothing was sent): offline work may take over. */
 export class Unreachable extends Error {}
@@ -20,7 +21,11 @@ export class ApiFailure extends Error {
   }
 }
 
-export interface ApiProblem { status: number; code: string; detail: string; field?: string; violations?: { service: string; rule: string; message: string }[] }
+export interface ApiProblem {
+  status: number; code: string; detail: string; field?: string; violations?: { service: string; rule: string; message: string }[];
+  /** A refused Compose file's located problems (bridge/compose-problems.ts). */
+  problems?: ComposeProblem[];
+}
 
 export interface Target {
   options: RequestOptions;
@@ -117,7 +122,7 @@ function failureOfText(status: number, text: string): ApiFailure {
   let p: Partial<ApiProblem> = {};
   try { p = JSON.parse(text) as Partial<ApiProblem>; } catch { /* not a problem document */ }
   const detail = p.detail ?? `the daemon answered ${status}`;
-  return new ApiFailure(detail, status, p.code, { status, code: p.code ?? '', detail, field: p.field, violations: p.violations });
+  return new ApiFailure(detail, status, p.code, { status, code: p.code ?? '', detail, field: p.field, violations: p.violations, problems: p.problems });
 }
 
 /** One request whose answer is JSON; a problem answer throws an ApiFailure. */

@@ -6,6 +6,7 @@
 // transactions and atomic renames, which the daemon picks up as it does any CLI write.
 import path from 'node:path';
 import type { Command } from 'commander';
+import { isBadInput, problemsRefusalCode, problemsRefusalText } from '../bridge/compose-problems.js';
 import { policyRefusalText } from '../bridge/policy-refusal.js';
 import { defaultDataDir } from '../state/data-dir.js';
 import { ApiFailure, open, requestJson, targetOf, Unreachable, type RequestSpec, type Target, type TargetFlags } from './api-transport.js';
@@ -75,8 +76,12 @@ export function cliErrorOf(err: unknown, target?: Target): unknown {
   }
   if (!(err instanceof ApiFailure)) return err;
   if (!err.problem) return new CliError(err.message, err.brokeOff ? ExitCode.FAILURE : ExitCode.BAD_INPUT);
-  const { status, code, detail, violations } = err.problem;
+  const { status, code, detail, violations, problems } = err.problem;
   const exit = status === 400 || status === 413 || status === 415 ? ExitCode.BAD_INPUT : ExitCode.FAILURE;
+  // A refused Compose file: the same lines, exit status and --json problems as offline.
+  if (problems?.length) {
+    return new CliError(`${problemsRefusalCode(problems)}: ${problemsRefusalText(problems)}`, isBadInput(problems) ? ExitCode.BAD_INPUT : ExitCode.FAILURE, code, { problems });
+  }
   if (violations?.length) return new CliError(`${code}: ${policyRefusalText(violations)}`, ExitCode.FAILURE, code);
   // The API's own codes are about the request; the rest (BH_ERR_SIG_*, BH_ERR_ROLLBACK...) are the
   // installer's and bridge's, which the offline path prints as `CODE: message`.

@@ -203,13 +203,13 @@ secrets:
     assert.equal(JSON.parse(up.stdout).actions, [{ service: 'app', action: 'created' }]);
     await new Promise((r) => setTimeout(r, 700));
     const ps = await compose('ps');
-    assert.match(ps.stdout, /^app {2}running/);
+    assert.match(ps.stdout, /^NAME +IMAGE +SERVICE +STATUS +PORTS\n\S+ +\S+ +app +running/, ps.stdout + ps.stderr);
     assert.match((await compose('logs')).stdout, /^app \| via-the-api$/m);
     assert.equal(fs.readdirSync(path.join(dataDir, 'compose-sources')), [], 'the request\'s copy of the secret is gone');
   } finally {
     const down = await compose('down');
     assert.is(down.code, 0, down.stderr);
-    assert.match(down.stdout, /^app: removed$/m);
+    assert.match(down.stdout, /^app: removed$/m, down.stdout);
   }
 });
 

@@ -187,8 +187,11 @@ test('compose: a policy violation is refused with BH_ERR_POLICY, as the CLI refu
 
 test('compose: bad requests are 400s naming the problem; secrets may not leave their directory', async () => {
   assertProblem(await local('POST', '/v1/compose/check', { vendor: 'Vendor A' }), 400, 'BH_ERR_API_BAD_REQUEST');
+  // check lists a malformed file's problems as it lists the policy's (ok: false); up refuses it as bad input.
   const malformed = await local('POST', '/v1/compose/check', composeBody('services: ['));
-  assertProblem(malformed, 400, 'BH_ERR_COMPOSE_INVALID');
+  assert.is(malformed.status, 200, malformed.text);
+  assert.is(malformed.json.ok, false);
+  assertProblem(await local('POST', '/v1/compose/up', composeBody('services: [')), 400, 'BH_ERR_COMPOSE_INVALID');
   assert.equal(malformed.json.problems.map((p: { file: string; path: string; message: string }) => [p.file, p.path, p.message.slice(0, 5)]), [['compose.yaml', '(document)', 'YAML:']]);
   assertProblem(await local('POST', '/v1/compose/check', { ...composeBody('services: {}'), app: 'ghost' }), 400, 'BH_ERR_API_BAD_REQUEST');
   const noApp = await local('POST', '/v1/compose/check', { app: 'ghost' });
