@@ -11,7 +11,6 @@ import type { EnforcedService } from './container-policy.js';
 import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
 import { quoteValue } from '../../packages/quote-value.js';
 import { dependencyMap } from './compose-references.js';
-import { engineNetworkName } from './compose-networks.js';
 import { packageFilesAt, PackageFileError } from './package-files.js';
 
 export class DeployError extends Error {
@@ -128,34 +127,6 @@ async function ensureNetwork(docker: Docker, id: DeploymentIdentity): Promise<vo
   await docker.createNetwork({ Name: id.network, Options: { isolate: 'true' }, Labels: { [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [ISOLATED_LABEL]: 'true' } });
 }
 
-/**
- * The deployment's own networks (`networks:` of the file other than `default`): created isolated
- * like the vendor's, labelled with the exact vendor, project and deployment; one of that name
- * that is not exactly this deployment's is refused, never joined.
- */
-async function ensureDeploymentNetworks(docker: Docker, id: DeploymentIdentity, compose: ComposeFile): Promise<void> {
-  for (const [name, def] of Object.entries(compose.networks ?? {})) {
-    if (name === 'default') continue;
-    const engineName = engineNetworkName(id.vendor, id.project, id.network, name);
-    const existing = (await docker.listNetworks({ filters: { name: [engineName] } })).find((n) => n.Name === engineName);
-    if (existing) {
-      if (existing.Labels?.[ISOLATED_LABEL] !== 'true' || !ownedBy(id, existing.Labels)) {
-        throw new DeployError(`engine network ${engineName} (networks.${name}) exists but is not this deployment's isolated network; refusing to join it (podman network rm ${engineName} if it is left over)`);
-      }
-      continue;
-    }
-    const userLabels = def && typeof def === 'object' && def.labels && typeof def.labels === 'object' && !Array.isArray(def.labels) ? def.labels as Record<string, string> : {};
-    await docker.createNetwork({
-      Name: engineName, Options: { isolate: 'true' }, Internal: Boolean(def && typeof def === 'object' && def.internal === true),
-      Labels: {
-        ...Object.fromEntries(Object.entries(userLabels).filter(([k]) => !k.startsWith('org.bulkhead.')).map(([k, v]) => [k, String(v)])),
-        [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [LABEL.deployment]: id.deployment, [LABEL.projectName]: id.project, [ISOLATED_LABEL]: 'true',
-        'com.docker.compose.network': name,
-      },
-    });
-  }
-}
-
 /** File-based secrets and configs, copied read-only (0400, never world-readable) into the project dir. */
 function fileMounts(ctx: DeployContext, service: Record<string, unknown>): string[] {
   const binds: string[] = [];
@@ -188,7 +159,6 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
   const say = ctx.onEvent ?? (() => undefined);
   const order = startOrder(compose.services);
   await ensureNetwork(docker, identity);
-  await ensureDeploymentNetworks(docker, identity, compose);
   const volumeName = (v: string) => `bh-${identity.deployment}-${v}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
   // Declared and anonymous volumes alike are made here, labelled, so that down removes them (engine-volumes.ts).
   for (const v of [...Object.keys(compose.volumes ?? {}), ...anonymousVolumeKeys(ctx.enforced)]) {

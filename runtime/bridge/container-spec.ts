@@ -104,8 +104,15 @@ export function containerCreateOptions(
   const words = (v: unknown) => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : shellWords(String(v)));
   const rt = enforced.runtime ?? { extraHosts: [], ulimits: [], sysctls: {} };
   // Each network the service joins, under the engine name derived for it, with the service's DNS names there.
-  const endpoints: [string, { Aliases: string[] }][] = (enforced.networks?.length ? enforced.networks : [{ name: 'default', aliases: [] }])
-    .map((n) => [engineNetworkName(id.vendor, id.project, id.network, n.name), { Aliases: [enforced.name, ...n.aliases.filter((a) => a !== enforced.name)] }]);
+  // Several file networks can be one engine network (compose-networks.ts): their names are merged.
+  const byEngine = new Map<string, string[]>();
+  for (const n of enforced.networks?.length ? enforced.networks : [{ name: 'default', aliases: [] }]) {
+    const engineName = engineNetworkName(id.vendor, id.project, id.network, n.name);
+    const aliases = byEngine.get(engineName) ?? [enforced.name];
+    for (const a of n.aliases) if (!aliases.includes(a)) aliases.push(a);
+    byEngine.set(engineName, aliases);
+  }
+  const endpoints: [string, { Aliases: string[] }][] = [...byEngine].map(([n, aliases]) => [n, { Aliases: aliases }]);
   const body: Docker.ContainerCreateOptions = {
     name,
     Image: enforced.image,

@@ -55,15 +55,6 @@ export function vendorImageName(vendor: VendorId, claimed: string): string {
   return `localhost/bh-${vendorDirName(vendor)}/${slug(claimed.replace(/[:@][^/]*$/, '')) || 'image'}:${shortHash(claimed, 16)}`;
 }
 
-/**
- * A custom network of a Compose deployment (`networks: { backend: {} }`): one per (vendor, project,
- * network), hashed over the exact triple, so two vendors' `backend` networks never share a name.
- */
-export function deploymentNetworkName(vendor: VendorId, project: string, network: string): string {
-  const readable = slug(`${vendor}-${project}-${network}`) || 'network';
-  return `bh-${readable}-${shortHash(JSON.stringify([vendor, project, network]), 16)}`;
-}
-
 /** The name data roots had before identities were hashed; only the migration uses it. */
 export function legacyVendorDirName(vendor: VendorId): string {
   return vendor.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'vendor';
