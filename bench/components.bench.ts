@@ -131,7 +131,7 @@ for (let i = 0; i < Math.max(3, Math.min(N, 8)); i++) {
   roundTrips.push(await benchRecords('bench-pinger', 'message.round-trip') / 1000);
   await host.stop('bench-pinger');
 }
-rows.push({ label: 'message round trip, vendor B -> vendor A -> vendor B', unit: 'us', samples: roundTrips, note: '2000 round trips per run; two sandbox threads, the bus twice' });
+rows.push({ label: 'message round trip, vendor B -> vendor A -> vendor B', unit: 'us', samples: roundTrips, note: '2000 round trips per run; two sandbox threads over their direct link' });
 
 // ---- a CPU-bound guest: vendor sandbox vs in-process ----
 // The same preview1 module (xorshift rounds, no host calls): as an app in a vendor sandbox, timed
