@@ -44,6 +44,8 @@ export interface FleetLinkOptions {
   /** How often capabilities are recomputed to see whether they changed. */
   capabilitiesCheckMs?: number;
   maxConnectionAgeMs?: number;
+  /** When a convergence left a deployment failed, it is run again after this (doubling to the cap). */
+  convergeRetry?: { baseMs: number; capMs: number };
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1000, capMs: 5 * 60_000, maxRetryAfterMs: 60 * 60_000 };
@@ -81,7 +83,7 @@ export class FleetLink {
     this.reportBackoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff });
     this.convergence = new Convergence(options.applier, (r, v) => this.queueReport(r, v), this.say, () => {
       if (!this.retired && this.status.get()?.state === 'converging') this.note({ state: 'in-sync' });
-    });
+    }, options.convergeRetry);
     this.connect();
   }
 

@@ -451,6 +451,25 @@ test('a rotated bundle replaces the old one whole (never merged); lower sequence
   await finish(d);
 });
 
+test('a convergence that left a deployment failed is run again later with the same adopted list', async () => {
+  wfm.setFaults({});
+  wfm.setDeployments(two());
+  const d = await device();
+  let calls = 0;
+  const flaky = {
+    async converge(list: readonly { deploymentId: string }[], onStatus: (r: import('../../runtime/fleet/deployment-applier.js').DeploymentStatusReport) => void) {
+      calls++;
+      for (const x of list) onStatus({ deploymentId: x.deploymentId, state: calls === 1 ? 'failed' : 'installed', components: [], ...(calls === 1 ? { error: { code: 'BH_ERR_OCI', source: 'main', message: 'registry down' } } : {}) });
+    },
+  };
+  const l = link(d, flaky as never, { convergeRetry: { baseMs: 100, capMs: 400 } });
+  assert.is(await l.pollOnce(), 'adopted');
+  await until('converged again', () => calls >= 2, 3000);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.is(calls, 2, 'no more retries once nothing failed');
+  await finish(d);
+});
+
 let t0 = 0;
 test.before.each(() => { t0 = Date.now(); });
 test.after.each((ctx) => { if (process.env.FLEET_TIMING) console.log(`\n${Date.now() - t0} ms ${ctx.__test__}`); });
