@@ -11,6 +11,7 @@ import { ComposeRequestError } from './compose-request.js';
 import type { EnforcedService, Violation } from './container-policy.js';
 import { problemsRefusalCode, problemsRefusalText, type ComposeProblem, type ComposeProblemCode } from './compose-problems.js';
 import { connectEngine, EngineError } from './engine-connection.js';
+import { vendorTotalViolations } from './vendor-totals.js';
 import { loadVendorImageArchive, releaseUnusedVendorImages, resolveVendorImages } from './vendor-images.js';
 import { BindMountError, deploymentHasContainers, releaseOrphanPins, releasePins } from './bind-mounts.js';
 import { policyRefusalText } from './policy-refusal.js';
@@ -105,6 +106,8 @@ export async function composeUpVerb(p: PreparedCompose, options: UpOptions): Pro
   // Each image resolved for this vendor to an ID: the engine is never handed a shared name.
   const images = await resolveVendorImages(docker, p.dataDir, p.vendor, p.policy.images, p.services);
   if (images.violations.length) throw new ComposeVerbError('BH_ERR_POLICY', policyRefusalText(images.violations), images.violations);
+  const totals = await vendorTotalViolations(docker, p.identity, p.policy, images.services);
+  if (totals.length) throw new ComposeVerbError('BH_ERR_POLICY', policyRefusalText(totals), totals);
   try {
     const r = await composeUp({
       docker, identity: p.identity, compose: p.loaded.file, enforced: images.services, projectDir: p.projectDir, sourceDir: p.sourceDir,

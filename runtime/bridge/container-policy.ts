@@ -28,6 +28,8 @@ export interface VendorContainerPolicy {
   imageStorageBytes: number;
   /** extra_hosts, logging, ulimits, sysctls (container-runtime-policy.ts). */
   runtime: RuntimePolicy;
+  /** Caps on the sum over all the vendor's containers (vendor-totals.ts). */
+  totals: { memoryBytes: number; nanoCpus: number; pids: number; containers: number };
 }
 
 export function defaultVendorPolicy(dataRoot: string): VendorContainerPolicy {
@@ -35,6 +37,7 @@ export function defaultVendorPolicy(dataRoot: string): VendorContainerPolicy {
     dataRoot, ports: { from: 0, to: -1 }, addresses: ['127.0.0.1'], capAdd: [],
     limits: { memoryBytes: 256 * 1024 * 1024, nanoCpus: 1e9, pids: 256 }, requireImageDigest: false, runtime: DEFAULT_RUNTIME_POLICY,
     images: [], imageStorageBytes: 1024 ** 3,
+    totals: { memoryBytes: 2 * 1024 ** 3, nanoCpus: 4e9, pids: 4096, containers: 32 },
   };
 }
 

@@ -83,7 +83,11 @@ export function judgeRuntimeOptions(service: Record<string, unknown>, policy: Ru
     out.extraHosts.push(`${name}:${c.address.text}`);
   }
 
-  if (isObj(service.logging)) {
+  if (service.logging === undefined) {
+    // No logging key: the engine's default driver, whose default size is unlimited host disk
+    // (red-team 03: 68 MB of stdout in seconds); capped all the same.
+    out.logConfig = { Type: '', Config: { 'max-size': String(policy.log.maxSizeBytes), 'max-file': String(policy.log.maxFiles) } };
+  } else if (isObj(service.logging)) {
     const driver = typeof service.logging.driver === 'string' ? service.logging.driver : 'json-file';
     if (!LOCAL_LOG_DRIVERS.has(driver)) {
       refuse('logging', `logging driver ${quoteValue(driver)} sends logs off the device or to a service the operator did not choose; use ${[...LOCAL_LOG_DRIVERS].join(', ')}`);

@@ -24,6 +24,12 @@ export function containerPolicyFor(vendor: VendorId, device: DevicePolicy, dataD
     requireImageDigest: entry.requireImageDigest ?? base.requireImageDigest,
     images: entry.images ?? base.images,
     imageStorageBytes: imageStorage ? Number(imageStorage[1]) * UNITS[imageStorage[2]!]! : base.imageStorageBytes,
+    totals: {
+      memoryBytes: bytes(entry.totals?.memory) ?? base.totals.memoryBytes,
+      nanoCpus: entry.totals?.cpus ? Math.round(entry.totals.cpus * 1e9) : base.totals.nanoCpus,
+      pids: entry.totals?.pids ?? base.totals.pids,
+      containers: entry.totals?.containers ?? base.totals.containers,
+    },
     limits: {
       memoryBytes: memory ? Number(memory[1]) * UNITS[memory[2]!]! : base.limits.memoryBytes,
       nanoCpus: entry.limits?.cpus ? Math.round(entry.limits.cpus * 1e9) : base.limits.nanoCpus,

@@ -18,6 +18,7 @@ export interface VendorPolicyEntry {
   addresses?: string[];
   capAdd?: string[];
   limits?: { memory?: string; cpus?: number; pids?: number };
+  totals?: { memory?: string; cpus?: number; pids?: number; containers?: number };
   requireImageDigest?: boolean;
   images?: string[];
   imageStorage?: string;
