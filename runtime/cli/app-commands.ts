@@ -6,7 +6,9 @@
 import type { Command } from 'commander';
 import { AppRecords, type AppRow, type InstanceRow } from '../apps/app-records.js';
 import { ResourceRecords } from '../apps/resource-records.js';
-import { daemonPid, DaemonRunningError, runDaemon, spawnDaemon } from '../apps/device-daemon.js';
+// The daemon module pulls in the whole app host (sandboxes, host APIs): loaded only by the verbs
+// that start or run a daemon, so offline status/logs/audit stay light.
+import { daemonPid, DaemonRunningError } from '../apps/daemon-lock.js';
 import { CliError } from './cli-error.js';
 import { openDevice, withDevice, type DeviceContext } from './device-context.js';
 import { appDetailText, auditText, logLine, stateLine, statusText } from './app-status-text.js';
@@ -126,7 +128,7 @@ export function registerAppCommands(program: Command): void {
         if (!remote && daemonPid(dataDir!) === undefined) {
           stepReporter(flags.json)?.('starting the device daemon');
           try {
-            await spawnDaemon(dataDir!);
+            await (await import('../apps/device-daemon.js')).spawnDaemon(dataDir!);
           } catch (err) {
             throw new CliError((err as Error).message, ExitCode.FAILURE);
           }
@@ -256,6 +258,7 @@ export function registerAppCommands(program: Command): void {
       const abort = new AbortController();
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
       try {
+        const { runDaemon } = await import('../apps/device-daemon.js');
         await runDaemon({ dataDir, api: { tls }, say: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) }, abort.signal);
       } catch (err) {
         if (err instanceof DaemonRunningError) throw new CliError(err.message, ExitCode.FAILURE);
