@@ -102,6 +102,11 @@ test.after(() => {
     }
   }
   for (const name of [VICTIM_IMAGE, BASE_IMAGE]) spawnSync('podman', ['rmi', name], { stdio: 'ignore' });
+  // Bind-mount pins a failed test left (a passing one's down removed them).
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
+    const target = line.split(' ')[4];
+    if (target?.startsWith(path.join(dataDir, 'bind-pins'))) spawnSync('umount', ['-l', target]);
+  }
   fs.rmSync(work, { recursive: true, force: true });
 });
 
