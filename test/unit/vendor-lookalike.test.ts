@@ -24,6 +24,11 @@ test('names people cannot tell apart, or with hidden characters, are named as th
   assert.match(vendorNameProblem(' ACME', [])!, /blanks/);
   assert.match(vendorNameProblem('Acme', ['ACME'])!, /looks like the trusted vendor "ACME"/);
   assert.match(vendorNameProblem('\uff21CME', ['ACME'])!, /looks like/); // fullwidth A
+  assert.match(vendorNameProblem('Vendor \u0410', ['Vendor A'])!, /looks like the trusted vendor "Vendor A"/); // Cyrillic А
+  assert.match(vendorNameProblem('\u0430cme', ['Acme'])!, /looks like/); // Cyrillic а
+  assert.match(vendorNameProblem('ACME lnc', ['ACME Inc'])!, /looks like/); // l for I
+  assert.match(vendorNameProblem('ACME Inc', ['ACME lnc'])!, /looks like/);
+  assert.match(vendorNameProblem('\u03a1lant Co', ['Plant Co'])!, /looks like/); // Greek Ρ
   assert.is(vendorNameProblem(composed, ['M\u00f6ller Automation']), undefined); // ö and ü differ
   assert.is(vendorNameProblem('Heldout A', ['Heldout']), undefined);
 });
