@@ -6,6 +6,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { BindMountError, pinServiceBinds, releasePins } from './bind-mounts.js';
 import { anonymousVolumeKeys } from './engine-volumes.js';
+import { enforceNetworkIsolation, NetworkIsolationError } from './network-isolation.js';
 import type { ComposeFile } from './compose-file.js';
 import type { EnforcedService } from './container-policy.js';
 import { containerCreateOptions, containerName, healthCheckOf, LABEL, ownedBy, type DeploymentIdentity, type HealthCheck } from './container-spec.js';
@@ -122,8 +123,9 @@ async function ensureNetwork(docker: Docker, id: DeploymentIdentity): Promise<vo
     }
     return;
   }
-  // isolate=true: netavark then drops traffic between this network and every other isolated one.
-  // Without it, Podman routes between bridge networks and one vendor could reach another's containers.
+  // isolate=true: netavark then drops traffic between this network and every other isolated one,
+  // while its shared jump rule exists; our own table (network-isolation.ts) holds when it does not.
+  // Without either, Podman routes between bridge networks and one vendor could reach another's containers.
   await docker.createNetwork({ Name: id.network, Options: { isolate: 'true' }, Labels: { [LABEL.managed]: 'true', [LABEL.vendor]: id.vendor, [ISOLATED_LABEL]: 'true' } });
 }
 
@@ -159,6 +161,14 @@ export async function composeUp(ctx: DeployContext): Promise<UpResult> {
   const say = ctx.onEvent ?? (() => undefined);
   const order = startOrder(compose.services);
   await ensureNetwork(docker, identity);
+  // netavark's own isolation comes and goes with other networks' containers: ours must be in place
+  // before anything of this deployment starts (network-isolation.ts).
+  try {
+    await enforceNetworkIsolation(docker);
+  } catch (err) {
+    if (err instanceof NetworkIsolationError) throw new DeployError(err.message);
+    throw err;
+  }
   const volumeName = (v: string) => `bh-${identity.deployment}-${v}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
   // Declared and anonymous volumes alike are made here, labelled, so that down removes them (engine-volumes.ts).
   for (const v of [...Object.keys(compose.volumes ?? {}), ...anonymousVolumeKeys(ctx.enforced)]) {

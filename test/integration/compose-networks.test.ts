@@ -2,7 +2,8 @@
 // same file — project "plant", a network "backend", a service whose container_name is "db" — and
 // neither collides with nor reaches the other: each probe finds its own vendor's db by name, and
 // the other vendor's db, addressed directly, does not answer. (The file's networks are the vendor's
-// own isolated network; see runtime/bridge/compose-networks.ts for why.)
+// own isolated network; see runtime/bridge/compose-networks.ts for why.) It holds with netavark's
+// own isolation rule gone, as netavark itself leaves it whenever another network's last container stops.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -80,6 +81,16 @@ test('hostile: two vendors with the same network name and container_name neither
     assert.is(get(cname(beta, 'probe'), dbB), 'db-of-beta');
     assert.is(get(cname(alpha, 'probe'), dbB), '', "alpha's custom network has no route to beta's db");
     assert.is(get(cname(beta, 'probe'), dbA), '', "beta's custom network has no route to alpha's db");
+    // netavark 1.4 deletes its shared isolation jump whenever the last container of ANY isolated
+    // network stops (another vendor's `down`), leaving all isolated networks open to each other.
+    // Do that to it here: Bulkhead's own table (network-isolation.ts) must keep the vendors apart.
+    const jumps = execFileSync('iptables', ['-S', 'FORWARD'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('-j NETAVARK_ISOLATION_1'));
+    for (const rule of jumps) execFileSync('sh', ['-c', `iptables ${rule.replace(/^-A /, '-D ')}`]);
+    assert.not.ok(execFileSync('iptables', ['-S', 'FORWARD'], { encoding: 'utf8' }).includes('NETAVARK_ISOLATION_1'));
+    assert.ok(execFileSync('nft', ['list', 'table', 'inet', 'bulkhead_isolation'], { encoding: 'utf8' }).includes('drop'));
+    assert.is(get(cname(alpha, 'probe'), dbB), '', "without netavark's jump, alpha still has no route to beta's db");
+    assert.is(get(cname(beta, 'probe'), dbA), '', "without netavark's jump, beta still has no route to alpha's db");
+    assert.is(get(cname(beta, 'probe'), dbB), 'db-of-beta', 'within one vendor traffic still flows');
     // The engine names are the vendors' own: both "db" containers exist side by side.
     const names = execFileSync('podman', ['ps', '--format', '{{.Names}}'], { encoding: 'utf8' }).split('\n');
     assert.ok(names.includes(cname(alpha, 'db')) && names.includes(cname(beta, 'db')));
