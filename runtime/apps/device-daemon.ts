@@ -63,6 +63,7 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
   let api: ManagementApi | undefined;
   const fleetStop = new AbortController();
   let fleet: Promise<void> | undefined;
+  let isolation: Promise<void> | undefined;
   try {
     // Every earlier run is over (this process holds the lock): what it left live is not, and a
     // start it left unfinished took it down.
@@ -88,6 +89,9 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
       createApplier: () => daemonDeploymentApplier({ dataDir, db, say, facts: () => reportedFacts(db, dataDir) }),
       ...options.fleet,
     }, fleetStop.signal);
+    // Containers the engine runs without an `up` (restarts after a reboot) stay apart too.
+    const { superviseNetworkIsolation } = await import('./network-isolation-keeper.js');
+    isolation = superviseNetworkIsolation(say, fleetStop.signal);
     // A counter bumped in the same transaction as every desired-state change: it is read before a
     // pass, so a commit made while the pass runs moves it again and is seen by the next one.
     let seen = -1;
@@ -105,6 +109,7 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
     say('daemon stopping');
     fleetStop.abort();
     await fleet;
+    await isolation;
     await api?.close();
     await reconciler?.idle();
     const running = host.runningApps;
