@@ -3,6 +3,7 @@
 // desired-state counter moves with every change) and reconciles, one queue per vendor. It is
 // idempotent; after a crash the next daemon restarts what was running (finished jobs are not
 // re-run, an app whose start took the daemon down is quarantined: see crash-guard.ts).
+import { sleepUnlessAborted } from './abortable-sleep.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -103,7 +104,7 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
         reconciler.pass();
         crashPoint('reconciled');
       }
-      await sleep(options.pollMs ?? 100, signal);
+      await sleepUnlessAborted(options.pollMs ?? 100, signal);
     }
   } finally {
     say('daemon stopping');
@@ -119,18 +120,6 @@ export async function runDaemon(options: DaemonOptions, signal: AbortSignal): Pr
     db.close();
     unlock();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** bin/bulkhead.js of this installation. */

@@ -6,6 +6,7 @@
 // No engine, or no Bulkhead network on it: nothing to keep apart, nothing done.
 import { spawnSync } from 'node:child_process';
 import type Docker from 'dockerode';
+import { sleepUnlessAborted } from './abortable-sleep.js';
 import { connectEngine } from '../bridge/engine-connection.js';
 import { engineBridges, enforceNetworkIsolation, ISOLATION_TABLE, isolationRuleset } from '../bridge/network-isolation.js';
 
@@ -42,9 +43,6 @@ export async function superviseNetworkIsolation(say: (line: string) => void, sig
     } catch {
       engine = undefined; // no engine (yet): no containers to keep apart
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, CHECK_MS);
-      signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-    });
+    await sleepUnlessAborted(CHECK_MS, signal);
   }
 }

@@ -9,6 +9,7 @@
 // is refreshed at its refresh hint. Failures back off (exponential, jitter, Retry-After); a 403
 // not-authorized retires the link: polling and reporting stop, the adopted state keeps running.
 // At start the last adopted deployments go to the applier before any network call (offline first).
+import { sleepUnlessAborted } from '../apps/abortable-sleep.js';
 import type Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { AdoptedState } from './adopted-state.js';
@@ -167,7 +168,7 @@ export class FleetLink {
         // A failed handshake or a broken connection: the next attempt starts a fresh one.
         await this.transport.reset();
       }
-      await this.sleep(delay, signal, (wake) => { this.wakePoll = wake; });
+      await sleepUnlessAborted(delay, signal, (wake) => { this.wakePoll = wake; });
       this.wakePoll = undefined;
     }
   }
@@ -208,7 +209,7 @@ export class FleetLink {
     while (!signal.aborted && !this.retired) {
       const batch = this.outbox.peek(50);
       if (batch.length === 0) {
-        await this.sleep(60_000, signal, (wake) => { this.wakeReports = wake; });
+        await sleepUnlessAborted(60_000, signal, (wake) => { this.wakeReports = wake; });
         this.wakeReports = undefined;
         continue;
       }
@@ -232,7 +233,7 @@ export class FleetLink {
           this.outbox.failed(r.seq);
           const delay = this.reportBackoff.next(e.retryAfterMs);
           this.note({ lastError: { code: e.code, message: e.message, at: Date.now() } });
-          await this.sleep(delay, signal);
+          await sleepUnlessAborted(delay, signal);
           break;
         }
       }
@@ -321,17 +322,4 @@ export class FleetLink {
     return this.convergence.idle();
   }
 
-  private sleep(ms: number, signal: AbortSignal, expose?: (wake: () => void) => void): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done, { once: true });
-      expose?.(done);
-    });
-  }
 }
