@@ -8,22 +8,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../../runtime/cli/main.js';
 import { sample, tempDir } from '../support/paths.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const SEED = 0x5eed11;
 const KNOWN_EXIT_CODES = new Set([0, 1, 125]);
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(SEED);
+const random = seededRandom(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 
 const NASTY = ['', ' ', '\n', 'line one\nline two', '\t', '-', '--', '-1', '0', '1e400', 'NaN', 'Infinity', '0x10', '99999999999999999999GiB',

@@ -15,23 +15,13 @@ import { vendorId } from '../../packages/trust/vendor-id.js';
 import { planComposeSources } from '../../runtime/bridge/compose-project.js';
 import { defaultVendorPolicy } from '../../runtime/bridge/container-policy.js';
 import { containerCreateOptions } from '../../runtime/bridge/container-spec.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'compose');
 const seeds = fs.readdirSync(fixtures).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ name: f, text: fs.readFileSync(path.join(fixtures, f), 'utf8') }));
 const CODES = new Set(['BH_ERR_COMPOSE_INVALID', 'BH_ERR_COMPOSE_UNSUPPORTED', 'BH_ERR_POLICY']);
 const policy = { ...defaultVendorPolicy('/var/lib/bulkhead/vendors/fuzz'), ports: { from: 1, to: 65535 } };
 
-/** mulberry32: a small seeded generator, so every run mutates alike. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: unknown[] = [null, 0, -1, 65536, 1.5, true, false, '', ' ', '${UNSET}', '${A:-${B:-x}}', '${X:?needed}', '$', '${', '~/x',
   '/etc', '../..', 'a:b:c:d', '80-82:80', '0.0.0.0:1:2', [], {}, [null], [{}], { type: 'bind' }, { type: 'bind', target: '/x' },
@@ -107,7 +97,7 @@ test('the issue\'s crash: a long-syntax bind volume without a source is a locate
 });
 
 test('every mutant of every real file: located problems or a clean plan, never a thrown error', () => {
-  const rnd = random(0x15c0de);
+  const rnd = seededRandom(0x15c0de);
   const counts = { clean: 0, problems: 0 };
   for (const seed of seeds) {
     const doc = YAML.parse(seed.text);
